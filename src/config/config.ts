@@ -1,0 +1,279 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { settings, type SettingName, type SettingSpec, type SettingType } from './settings.js';
+
+export type DatabaseTarget =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string };
+
+export interface Config {
+  env: 'development' | 'production';
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseTarget;
+  publicUrl: string;
+  /** Undefined until `ensureSecretKey` fills it from the data directory in development. */
+  secretKey: string | undefined;
+  trustProxy: boolean;
+  logLevel: string;
+  bodyLimit: number;
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  dbPoolSize: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface ConfigProblem {
+  setting: string;
+  message: string;
+  fix: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(
+      'Fieldkeep cannot start because of its configuration:\n' +
+        problems.map((p) => `  - ${p.setting}: ${p.message}\n    fix: ${p.fix}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigSources {
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+type Raw = Partial<Record<SettingName, string>>;
+
+/**
+ * Reads every setting from the environment, `NAME_FILE` twins of secrets, and the optional JSON file
+ * named by FIELDKEEP_CONFIG_FILE (the environment wins over the file). Collects every problem before
+ * failing, so an operator fixes them all in one go.
+ */
+export function loadConfig(sources: ConfigSources): Config {
+  const problems: ConfigProblem[] = [];
+  const fileValues = readConfigFile(sources, problems);
+  const raw: Raw = {};
+  for (const name of Object.keys(settings) as SettingName[]) {
+    const value = readSetting(name, settings[name], sources, fileValues, problems);
+    if (value !== undefined) raw[name] = value;
+  }
+  const values = new Map<SettingName, string | number | boolean>();
+  for (const name of Object.keys(settings) as SettingName[]) {
+    const spec: SettingSpec = settings[name];
+    const text = raw[name] ?? spec.default;
+    if (text === undefined) continue;
+    const parsed = parseValue(name, spec.type, text, problems);
+    if (parsed !== undefined) values.set(name, parsed);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = toConfig(values, sources.cwd);
+  checkCombinations(config, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function readConfigFile(sources: ConfigSources, problems: ConfigProblem[]): Record<string, unknown> {
+  const file = sources.env.FIELDKEEP_CONFIG_FILE;
+  if (!file) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path.resolve(sources.cwd, file), 'utf8'));
+  } catch (err) {
+    problems.push({
+      setting: 'FIELDKEEP_CONFIG_FILE',
+      message: `cannot read ${file} as JSON (${(err as Error).message})`,
+      fix: 'point it at a readable JSON file of {"SETTING_NAME": "value"} pairs, or unset it',
+    });
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push({
+      setting: 'FIELDKEEP_CONFIG_FILE',
+      message: `${file} is not a JSON object`,
+      fix: 'write the file as {"SETTING_NAME": "value", ...}',
+    });
+    return {};
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!Object.hasOwn(settings, key)) {
+      problems.push({
+        setting: 'FIELDKEEP_CONFIG_FILE',
+        message: `${file} names an unknown setting ${JSON.stringify(key)}`,
+        fix: `remove it; known settings are listed in the README`,
+      });
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function readSetting(
+  name: SettingName,
+  spec: SettingSpec,
+  sources: ConfigSources,
+  fileValues: Record<string, unknown>,
+  problems: ConfigProblem[],
+): string | undefined {
+  const direct = sources.env[name];
+  const fileName = spec.secret ? sources.env[`${name}_FILE`] : undefined;
+  if (direct !== undefined && direct !== '' && fileName) {
+    problems.push({
+      setting: name,
+      message: `both ${name} and ${name}_FILE are set`,
+      fix: `set only one of them`,
+    });
+    return undefined;
+  }
+  if (fileName) {
+    try {
+      return readFileSync(path.resolve(sources.cwd, fileName), 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push({
+        setting: `${name}_FILE`,
+        message: `cannot read ${fileName} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        fix: `make the file readable by the server's user, or set ${name} instead`,
+      });
+      return undefined;
+    }
+  }
+  if (direct !== undefined && direct !== '') return direct;
+  const fromFile = fileValues[name];
+  if (fromFile === undefined || fromFile === null) return undefined;
+  if (typeof fromFile === 'object') {
+    problems.push({
+      setting: name,
+      message: 'the config file gives it an object or list',
+      fix: 'give a string, number or boolean',
+    });
+    return undefined;
+  }
+  return String(fromFile);
+}
+
+function parseValue(
+  name: SettingName,
+  type: SettingType,
+  text: string,
+  problems: ConfigProblem[],
+): string | number | boolean | undefined {
+  switch (type.kind) {
+    case 'string':
+      return text;
+    case 'int': {
+      const n = /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+      if (!Number.isSafeInteger(n) || n < type.min || n > type.max) {
+        problems.push({
+          setting: name,
+          message: `${JSON.stringify(text)} is not a whole number from ${type.min} to ${type.max}`,
+          fix: `set ${name} to a whole number in that range`,
+        });
+        return undefined;
+      }
+      return n;
+    }
+    case 'bool': {
+      const v = text.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      problems.push({ setting: name, message: `${JSON.stringify(text)} is not a boolean`, fix: `set ${name} to true or false` });
+      return undefined;
+    }
+    case 'enum': {
+      const match = type.values.find((v) => v.toLowerCase() === text.trim().toLowerCase());
+      if (match === undefined) {
+        problems.push({
+          setting: name,
+          message: `${JSON.stringify(text)} is not one of ${type.values.join(', ')}`,
+          fix: `set ${name} to one of ${type.values.join(', ')}`,
+        });
+      }
+      return match;
+    }
+    case 'url': {
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        problems.push({ setting: name, message: 'is not a valid URL', fix: `set ${name} to an absolute URL such as ${exampleUrl(type)}` });
+        return undefined;
+      }
+      if (!type.protocols.includes(url.protocol)) {
+        problems.push({
+          setting: name,
+          message: `uses ${url.protocol.replace(/:$/, '')}://, which is not supported`,
+          fix: `use one of ${type.protocols.map((p) => p.replace(/:$/, '://')).join(', ')}`,
+        });
+        return undefined;
+      }
+      return text;
+    }
+  }
+}
+
+function exampleUrl(type: Extract<SettingType, { kind: 'url' }>): string {
+  return type.protocols.includes('postgres:') ? 'postgres://user@host:5432/fieldkeep' : 'https://data.example.org';
+}
+
+function toConfig(values: Map<SettingName, string | number | boolean>, cwd: string): Config {
+  const get = <T extends string | number | boolean>(name: SettingName) => values.get(name) as T;
+  const dataDir = path.resolve(cwd, get<string>('FIELDKEEP_DATA_DIR'));
+  const host = get<string>('FIELDKEEP_HOST');
+  const port = get<number>('FIELDKEEP_PORT');
+  const databaseUrl = values.get('DATABASE_URL') as string | undefined;
+  const publicUrl = (values.get('FIELDKEEP_PUBLIC_URL') as string | undefined) ?? `http://${hostForUrl(host)}:${port}`;
+  return {
+    env: get('FIELDKEEP_ENV'),
+    host,
+    port,
+    dataDir,
+    database: databaseTarget(databaseUrl, dataDir),
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    secretKey: values.get('FIELDKEEP_SECRET_KEY') as string | undefined,
+    trustProxy: get('FIELDKEEP_TRUST_PROXY'),
+    logLevel: get('FIELDKEEP_LOG_LEVEL'),
+    bodyLimit: get('FIELDKEEP_BODY_LIMIT'),
+    sqliteSynchronous: get('FIELDKEEP_SQLITE_SYNCHRONOUS'),
+    dbPoolSize: get('FIELDKEEP_DB_POOL_SIZE'),
+    shutdownTimeoutMs: get('FIELDKEEP_SHUTDOWN_TIMEOUT_MS'),
+  };
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function databaseTarget(url: string | undefined, dataDir: string): DatabaseTarget {
+  if (url === undefined) return { kind: 'sqlite', path: path.join(dataDir, 'fieldkeep.sqlite') };
+  if (url.startsWith('sqlite:')) {
+    const file = decodeURIComponent(url.slice('sqlite:'.length).replace(/^\/\//, ''));
+    return { kind: 'sqlite', path: path.resolve(dataDir, file) };
+  }
+  return { kind: 'postgres', url };
+}
+
+function checkCombinations(config: Config, problems: ConfigProblem[]): void {
+  if (config.secretKey !== undefined && config.secretKey.length < 32) {
+    problems.push({
+      setting: 'FIELDKEEP_SECRET_KEY',
+      message: 'is shorter than 32 characters',
+      fix: 'generate one with: node -e "console.log(require(\'node:crypto\').randomBytes(32).toString(\'base64url\'))"',
+    });
+  }
+  if (config.env === 'production' && config.secretKey === undefined) {
+    problems.push({
+      setting: 'FIELDKEEP_SECRET_KEY',
+      message: 'is required in production (a generated key in the data directory would be lost with it)',
+      fix: 'set FIELDKEEP_SECRET_KEY or FIELDKEEP_SECRET_KEY_FILE to at least 32 random characters, and keep a copy',
+    });
+  }
+}
+
+/** The settings as they are safe to show: secrets masked. */
+export function describeDatabase(target: DatabaseTarget): string {
+  if (target.kind === 'sqlite') return `SQLite at ${target.path}`;
+  const url = new URL(target.url);
+  if (url.password) url.password = '***';
+  return `PostgreSQL at ${url.toString()}`;
+}

@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config/config.js';
+import { migrations } from './migrations/index.js';
+import type { Tables } from './tables.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  readonly db: Kysely<Tables>;
+  readonly dialect: Dialect;
+  /** The SQLite file, for the things only a file has (migration lock, backups). */
+  readonly sqlitePath?: string;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions = Pick<Config, 'database' | 'sqliteSynchronous' | 'dbPoolSize'>;
+
+const PG_INT8 = 20;
+
+/**
+ * Opens the configured database. SQLite runs in WAL mode so readers never block the writer, with
+ * `synchronous` FULL by default: a commit that has returned survives a power cut, which is what a
+ * 201 to a phone promises (NORMAL only survives a process crash; see FIELDKEEP_SQLITE_SYNCHRONOUS).
+ */
+export function openDatabase(options: DatabaseOptions): Database {
+  const target = options.database;
+  if (target.kind === 'sqlite') {
+    mkdirSync(path.dirname(target.path), { recursive: true, mode: 0o700 });
+    const handle = new SQLite(target.path);
+    handle.pragma('journal_mode = WAL');
+    handle.pragma(`synchronous = ${options.sqliteSynchronous}`);
+    handle.pragma('foreign_keys = ON');
+    handle.pragma('busy_timeout = 5000');
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: handle }) });
+    return { db, dialect: 'sqlite', sqlitePath: target.path, close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: options.dbPoolSize,
+    connectionTimeoutMillis: 5000,
+    // Counts and ids are int8; they stay far below 2^53, so numbers are safe and match SQLite.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client's error (e.g. the server restarting) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+function migrator(database: Database): Migrator {
+  const list: Record<string, Migration> = {};
+  for (const [name, factory] of migrations) list[name] = factory(database.dialect);
+  return new Migrator({ db: database.db, provider: { getMigrations: async () => list } });
+}
+
+export interface MigrationOutcome {
+  applied: string[];
+}
+
+/**
+ * Brings the schema up to date, one process at a time: on PostgreSQL Kysely holds an advisory lock;
+ * on SQLite, where Kysely assumes a single process, a write transaction on a lock file beside the
+ * database serialises processes that start together (the OS drops it if a process dies).
+ */
+export async function migrateToLatest(database: Database): Promise<MigrationOutcome> {
+  const run = async () => {
+    const { error, results } = await migrator(database).migrateToLatest();
+    if (error) throw error;
+    return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+  };
+  if (database.sqlitePath === undefined) return run();
+  const lock = new SQLite(`${database.sqlitePath}.migrate-lock`, { timeout: 0 });
+  try {
+    await acquireImmediate(lock, 120_000);
+    return await run();
+  } finally {
+    if (lock.inTransaction) lock.exec('ROLLBACK');
+    lock.close();
+  }
+}
+
+/** Polls rather than letting SQLite wait, which would block this process's event loop. */
+async function acquireImmediate(handle: SQLite.Database, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      handle.exec('BEGIN IMMEDIATE');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+export interface MigrationStatus {
+  pending: string[];
+  applied: string[];
+}
+
+export async function migrationStatus(database: Database): Promise<MigrationStatus> {
+  const all = await migrator(database).getMigrations();
+  return {
+    pending: all.filter((m) => m.executedAt === undefined).map((m) => m.name),
+    applied: all.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+  };
+}
+
+export async function ping(database: Database): Promise<void> {
+  await sql`select 1`.execute(database.db);
+}

@@ -1,0 +1,14 @@
+import type { Migration } from 'kysely';
+import type { Dialect } from '../database.js';
+import { instance } from './0001-instance.js';
+
+export type MigrationFactory = (dialect: Dialect) => Migration;
+
+/**
+ * Every migration, in order. Names sort in the order they run (Kysely sorts by name) and never
+ * change once released; one list serves both databases, with dialect branches only inside a
+ * migration where the two must differ.
+ */
+export const migrations: ReadonlyArray<readonly [name: string, factory: MigrationFactory]> = [
+  ['0001-instance', instance],
+];

@@ -1,0 +1,36 @@
+import { Type } from 'typebox';
+import type { App, AppContext } from '../server/context.js';
+import { AppError } from '../server/errors.js';
+import { checkReadiness } from './service.js';
+
+export function healthRoutes(app: App, ctx: AppContext): void {
+  app.get(
+    '/healthz',
+    {
+      config: { permission: 'public' },
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the process is up and answering.',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { permission: 'public' },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: the database answers and its schema is current.',
+        response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String(), migrations: Type.Literal('current') }) },
+      },
+    },
+    async () => {
+      const readiness = await checkReadiness(ctx.database);
+      if (!readiness.ready) throw new AppError('server.not_ready', readiness.reason);
+      return { status: 'ready' as const, database: ctx.database.dialect, migrations: 'current' as const };
+    },
+  );
+}

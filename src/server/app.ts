@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import secureJsonParse from 'secure-json-parse';
+import { AppError, toProblem, type ErrorCode } from './errors.js';
+import { redactUrl } from './logger.js';
+import { RouteRegistry } from './route-registry.js';
+import type { App, AppContext } from './context.js';
+import { healthRoutes } from '../health/routes.js';
+
+export interface BuiltServer {
+  app: App;
+  registry: RouteRegistry;
+}
+
+export type RouteModule = (app: App, ctx: AppContext) => void;
+
+/** Every domain's routes, registered in one place so the route table reads as a list. */
+export const domainRoutes: readonly RouteModule[] = [healthRoutes];
+
+export async function buildServer(ctx: AppContext, logger: Logger, routes: readonly RouteModule[] = domainRoutes): Promise<BuiltServer> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Fastify's two lines per request are replaced by the one line of the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: ctx.config.bodyLimit,
+    trustProxy: ctx.config.trustProxy,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as App;
+
+  const registry = new RouteRegistry();
+  registry.attach(app);
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        url: redactUrl(request.url),
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+      },
+    },
+    // HSTS only means something over TLS; it is added below when the request arrived over HTTPS.
+    hsts: false,
+    frameguard: { action: 'deny' },
+    crossOriginEmbedderPolicy: false,
+  });
+  // Once shutdown starts, answers to in-flight requests close their connection: a keep-alive
+  // socket left open would hold the shutdown until the client's idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (request, reply) => {
+    if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    if (closing) reply.header('connection', 'close');
+  });
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as AppError, undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(classify(error, request), request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = registry.allowedMethods(request.url);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(new AppError('route.method_not_allowed', `Use ${allowed.join(' or ')} at this address.`), request, reply);
+    }
+    return sendError(new AppError('route.not_found'), request, reply);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Fieldkeep API',
+        version: process.env.npm_package_version ?? '0.1.0',
+        description: 'Every error is application/problem+json with a stable `code`.',
+      },
+    },
+  });
+  app.get('/api/openapi.json', { schema: { hide: true }, config: { permission: 'public' } }, async () => app.swagger());
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (options) => {
+      options.config = { ...options.config, permission: 'public' };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true,
+      // The UI's own policy, held to ours where it is looser: never framed, no scheme upgrade on plain-HTTP installs.
+      transformStaticCSP: (header) =>
+        header.replace("frame-ancestors 'self'", "frame-ancestors 'none'").replace(/\s*upgrade-insecure-requests;?/, ''),
+      uiConfig: { url: '/api/openapi.json' } });
+  });
+
+  for (const register of routes) register(app, ctx);
+
+  app.addHook('onReady', async () => {
+    const missing = registry.routesWithoutPermission();
+    if (missing.length > 0) {
+      throw new Error(`routes without a declared permission: ${missing.map((r) => `${r.method} ${r.url}`).join(', ')}`);
+    }
+  });
+  await app.ready();
+  return { app, registry };
+}
+
+function classify(error: FastifyError, request: FastifyRequest): AppError {
+  if (error instanceof AppError) return error;
+  if (error.validation) {
+    const errors = error.validation.map((v) => ({
+      where: error.validationContext ?? 'body',
+      path: v.instancePath || '/',
+      message: v.message ?? 'is invalid',
+    }));
+    return new AppError('request.invalid', error.message, { errors });
+  }
+  const byFastifyCode: Partial<Record<string, ErrorCode>> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: 'request.body_too_large',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'request.unsupported_media_type',
+  };
+  const mapped = error.code ? byFastifyCode[error.code] : undefined;
+  if (mapped) return new AppError(mapped);
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new AppError('request.invalid', error.message);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return new AppError('server.internal');
+}
+
+/** JSON bodies are parsed with keys that could pollute prototypes refused, not silently dropped. */
+function parseJsonBody(body: string): unknown {
+  if (body.length === 0) throw new AppError('request.malformed_json', 'The body is empty.');
+  try {
+    return secureJsonParse.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    if (/forbidden prototype property/i.test((err as Error).message)) throw new AppError('request.forbidden_key');
+    throw new AppError('request.malformed_json', 'The body could not be parsed as JSON.');
+  }
+}
+
+function sendError(error: AppError, request: FastifyRequest, reply: FastifyReply) {
+  return reply
+    .status(error.status)
+    .type('application/problem+json; charset=utf-8')
+    .send(toProblem(error, request.id));
+}

@@ -1,0 +1,21 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Config } from '../config/config.js';
+import type { Database } from '../db/database.js';
+import type { RoutePermission } from '../access/permissions.js';
+
+/** What every domain's routes and services are given: settings and the database, nothing global. */
+export interface AppContext {
+  readonly config: Config;
+  readonly database: Database;
+}
+
+export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Declared by every route; the server refuses to start if one is missing. */
+    permission?: RoutePermission;
+  }
+}

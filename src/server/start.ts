@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { DestinationStream, Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { describeDatabase } from '../config/config.js';
+import { ensureSecretKey } from '../config/secret-key.js';
+import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
+import { buildServer, type RouteModule } from './app.js';
+import type { App } from './context.js';
+import { createLogger } from './logger.js';
+
+export interface RunningServer {
+  app: App;
+  database: Database;
+  logger: Logger;
+  /** Where the server listens, e.g. http://127.0.0.1:8080 (the real port when 0 was asked for). */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Opens storage, brings the schema up to date, and listens. Used by `fieldkeep serve` and by tests. */
+export interface StartOptions {
+  logDestination?: DestinationStream;
+  /** The route modules to serve; all of the product's by default. */
+  routes?: readonly RouteModule[];
+}
+
+export async function startServer(baseConfig: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = createLogger(baseConfig.logLevel, options.logDestination);
+  mkdirSync(path.join(baseConfig.dataDir, 'blobs'), { recursive: true, mode: 0o700 });
+  const config = ensureSecretKey(baseConfig);
+  const database = openDatabase(config);
+  try {
+    const { applied } = await migrateToLatest(database);
+    if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    const { app } = await buildServer({ config, database }, logger, options.routes);
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    logger.info({ url, database: describeDatabase(config.database), dataDir: config.dataDir }, 'fieldkeep is listening');
+    let stopping: Promise<void> | undefined;
+    const stop = () => (stopping ??= app.close().then(() => database.close()));
+    return { app, database, logger, url, stop };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting connections, let in-flight requests finish, close the database,
+ * exit. If that takes longer than the configured timeout the process exits anyway, non-zero.
+ */
+export function stopOnSignals(server: RunningServer, timeoutMs: number): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    server.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      server.logger.error({ timeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, timeoutMs);
+    force.unref();
+    server.stop().then(
+      () => {
+        server.logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        server.logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

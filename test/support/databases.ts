@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { describe, inject } from 'vitest';
+import type { DatabaseTarget } from '../../src/config/config.js';
+
+export const databaseKinds = ['sqlite', 'postgres'] as const;
+export type DatabaseKind = (typeof databaseKinds)[number];
+
+/** Runs the same suite once per database; the PostgreSQL copy says why when it cannot run. */
+export function describeEachDatabase(title: string, body: (kind: DatabaseKind) => void): void {
+  const postgres = inject('postgres');
+  for (const kind of databaseKinds) {
+    const skipReason = kind === 'postgres' && 'skipReason' in postgres ? postgres.skipReason : undefined;
+    describe.skipIf(skipReason !== undefined)(`${title} [${kind}]${skipReason ? ` — SKIPPED: ${skipReason}` : ''}`, () =>
+      body(kind),
+    );
+  }
+}
+
+export interface ScratchStorage {
+  /** A fresh data directory (blobs, SQLite file, generated secret). */
+  dataDir: string;
+  /** DATABASE_URL for this scratch database; undefined means the SQLite default in dataDir. */
+  databaseUrl: string | undefined;
+  target: DatabaseTarget;
+  drop(): Promise<void>;
+}
+
+/**
+ * A throwaway database of the given kind: a temporary directory for SQLite, or a fresh schema in
+ * the test PostgreSQL database (selected through `search_path`, so migrations and queries land in
+ * it and nowhere else), removed by `drop()`.
+ */
+export async function createScratchStorage(kind: DatabaseKind): Promise<ScratchStorage> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-test-'));
+  const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
+  if (kind === 'sqlite') {
+    return {
+      dataDir,
+      databaseUrl: undefined,
+      target: { kind: 'sqlite', path: path.join(dataDir, 'fieldkeep.sqlite') },
+      drop: async () => removeDir(),
+    };
+  }
+  const postgres = inject('postgres');
+  if (!('url' in postgres)) throw new Error(postgres.skipReason);
+  const schema = `fk_test_${randomBytes(6).toString('hex')}`;
+  await withAdminClient(postgres.url, (c) => c.query(`create schema ${schema}`));
+  const url = new URL(postgres.url);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    dataDir,
+    databaseUrl: url.toString(),
+    target: { kind: 'postgres', url: url.toString() },
+    drop: async () => {
+      await withAdminClient(postgres.url, (c) => c.query(`drop schema ${schema} cascade`));
+      removeDir();
+    },
+  };
+}
+
+async function withAdminClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
