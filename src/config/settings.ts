@@ -60,7 +60,7 @@ export const settings = {
   FIELDKEEP_PUBLIC_URL: {
     type: { kind: 'url', protocols: ['http:', 'https:'] },
     default: undefined,
-    defaultText: 'http://<host>:<port>',
+    defaultText: '`http://<host>:<port>`',
     description: 'External base URL used in links the server hands out (OpenRosa download URLs, emails).',
   },
   FIELDKEEP_SECRET_KEY: {
