@@ -1,0 +1,193 @@
+/*
+ * Passphrase wrapping of a project's (or member's) RSA private key, for end-to-end encrypted
+ * projects: the server stores only this blob and never sees the passphrase.
+ *
+ * Format `fieldkeep.wrapped-private-key`, version 1 — a JSON object, every binary value standard
+ * base64 with padding:
+ *
+ *   {
+ *     "format": "fieldkeep.wrapped-private-key",
+ *     "version": 1,
+ *     "kdf": { "name": "scrypt", "N": 131072, "r": 8, "p": 1, "salt": "<16–64 random bytes>" },
+ *     "cipher": { "name": "AES-256-GCM", "iv": "<12 random bytes>" },
+ *     "publicKey": "<SubjectPublicKeyInfo DER of the wrapped key's public half>",
+ *     "ciphertext": "<AES-256-GCM of the PKCS#8 DER private key, followed by the 16-byte tag>"
+ *   }
+ *
+ * key = scrypt(UTF-8 of the passphrase in Unicode NFC, salt, N, r, p, 32 bytes)
+ * additional data = UTF-8 of JSON.stringify([format, version, kdf.name, N, r, p, salt, cipher.name,
+ *                   iv, publicKey]) — so no header field can be changed without failing the tag.
+ *
+ * Why scrypt: memory-hard, in node:crypto, and available to browsers through @noble/hashes
+ * (`scryptAsync`), which the browser side will need because WebCrypto has no scrypt; AES-GCM,
+ * the additional data and PKCS#8 import are then plain WebCrypto (`ciphertext` is laid out as
+ * WebCrypto's `encrypt` returns it). Parameters below N = 2^17, r = 8, p = 1 (OWASP's scrypt
+ * minimum, 128 MiB) are refused on both wrap and unwrap, so a blob cannot be downgraded to make
+ * guessing cheap; absurdly large ones are refused too, so a hostile blob cannot exhaust memory.
+ * A wrong passphrase and a tampered blob are indistinguishable by design (both fail the tag).
+ */
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, randomBytes, scrypt } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { CryptoError } from './errors.js';
+import { loadPublicKey, publicKeyToBase64Spki } from './keys.js';
+
+export const WRAPPED_KEY_FORMAT = 'fieldkeep.wrapped-private-key';
+export const WRAPPED_KEY_VERSION = 1;
+
+export interface ScryptParameters {
+  N: number;
+  r: number;
+  p: number;
+}
+
+export interface WrappedPrivateKey {
+  format: typeof WRAPPED_KEY_FORMAT;
+  version: typeof WRAPPED_KEY_VERSION;
+  kdf: ScryptParameters & { name: 'scrypt'; salt: string };
+  cipher: { name: 'AES-256-GCM'; iv: string };
+  publicKey: string;
+  ciphertext: string;
+}
+
+export const MIN_SCRYPT_PARAMETERS: Readonly<ScryptParameters> = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
+export const DEFAULT_SCRYPT_PARAMETERS: Readonly<ScryptParameters> = MIN_SCRYPT_PARAMETERS;
+/** 128·N·r·p bytes of work memory at most (1 GiB), and bounds on each factor. */
+const MAX_SCRYPT_MEMORY = 1024 ** 3;
+const MAX_SCRYPT_N = 2 ** 20;
+const MAX_SCRYPT_R = 32;
+const MAX_SCRYPT_P = 16;
+const MIN_PASSPHRASE_LENGTH = 10;
+const SALT_LENGTH = 16;
+const IV_LENGTH = 12;
+const TAG_LENGTH = 16;
+const KEY_LENGTH = 32;
+
+export async function wrapPrivateKey(
+  privateKey: KeyObject,
+  passphrase: string,
+  parameters: ScryptParameters = DEFAULT_SCRYPT_PARAMETERS,
+): Promise<WrappedPrivateKey> {
+  if ([...passphrase.normalize('NFC')].length < MIN_PASSPHRASE_LENGTH) {
+    throw new CryptoError('crypto.weak_passphrase', `The passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters long.`);
+  }
+  checkParameters(parameters);
+  const header = {
+    kdf: { name: 'scrypt' as const, ...pick(parameters), salt: randomBytes(SALT_LENGTH).toString('base64') },
+    cipher: { name: 'AES-256-GCM' as const, iv: randomBytes(IV_LENGTH).toString('base64') },
+    publicKey: publicKeyToBase64Spki(privateKey),
+  };
+  const wrapped: WrappedPrivateKey = { format: WRAPPED_KEY_FORMAT, version: WRAPPED_KEY_VERSION, ...header, ciphertext: '' };
+  const key = await deriveKey(passphrase, wrapped.kdf);
+  const cipher = createCipheriv('aes-256-gcm', key, Buffer.from(wrapped.cipher.iv, 'base64'), { authTagLength: TAG_LENGTH });
+  cipher.setAAD(additionalData(wrapped));
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+  wrapped.ciphertext = Buffer.concat([cipher.update(der), cipher.final(), cipher.getAuthTag()]).toString('base64');
+  return wrapped;
+}
+
+/** Accepts the object or its JSON text. */
+export async function unwrapPrivateKey(wrapped: WrappedPrivateKey | string, passphrase: string): Promise<KeyObject> {
+  const blob = readWrappedKey(wrapped);
+  checkParameters(blob.kdf);
+  const key = await deriveKey(passphrase, blob.kdf);
+  const sealed = Buffer.from(blob.ciphertext, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(blob.cipher.iv, 'base64'), { authTagLength: TAG_LENGTH });
+  decipher.setAAD(additionalData(blob));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
+  let der: Buffer;
+  try {
+    der = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH)), decipher.final()]);
+  } catch {
+    throw new CryptoError('crypto.wrong_passphrase', 'The passphrase is wrong, or the wrapped key was altered.');
+  }
+  return matchingPrivateKey(der, blob.publicKey);
+}
+
+/** Only someone who knew the passphrase could have built such a blob, but it is refused all the same. */
+function matchingPrivateKey(pkcs8Der: Buffer, base64Spki: string): KeyObject {
+  let privateKey: KeyObject;
+  let matches: boolean;
+  try {
+    privateKey = createPrivateKey({ key: pkcs8Der, format: 'der', type: 'pkcs8' });
+    matches = createPublicKey(privateKey).equals(loadPublicKey(base64Spki));
+  } catch {
+    throw badBlob('it does not hold an RSA private key and its public key');
+  }
+  if (!matches) throw badBlob('the private key inside does not match its public key');
+  return privateKey;
+}
+
+function additionalData(blob: WrappedPrivateKey): Buffer {
+  const { kdf, cipher } = blob;
+  const fields = [blob.format, blob.version, kdf.name, kdf.N, kdf.r, kdf.p, kdf.salt, cipher.name, cipher.iv, blob.publicKey];
+  return Buffer.from(JSON.stringify(fields), 'utf8');
+}
+
+function deriveKey(passphrase: string, kdf: WrappedPrivateKey['kdf']): Promise<Buffer> {
+  const options = { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 2 * 128 * kdf.N * kdf.r };
+  return new Promise((resolve, reject) => {
+    scrypt(Buffer.from(passphrase.normalize('NFC'), 'utf8'), Buffer.from(kdf.salt, 'base64'), KEY_LENGTH, options, (error, key) =>
+      error ? reject(error) : resolve(key),
+    );
+  });
+}
+
+function checkParameters(parameters: ScryptParameters): void {
+  const { N, r, p } = parameters;
+  if (![N, r, p].every(Number.isSafeInteger) || N < 2 || (N & (N - 1)) !== 0) {
+    throw badBlob('scrypt N must be a power of two and r, p whole numbers');
+  }
+  if (N < MIN_SCRYPT_PARAMETERS.N || r < MIN_SCRYPT_PARAMETERS.r || p < MIN_SCRYPT_PARAMETERS.p) {
+    throw new CryptoError(
+      'crypto.weak_kdf_parameters',
+      `The scrypt parameters N=${N}, r=${r}, p=${p} are below the minimum N=${MIN_SCRYPT_PARAMETERS.N}, r=${MIN_SCRYPT_PARAMETERS.r}, p=${MIN_SCRYPT_PARAMETERS.p}; re-wrap the key with stronger ones.`,
+    );
+  }
+  if (N > MAX_SCRYPT_N || r > MAX_SCRYPT_R || p > MAX_SCRYPT_P || 128 * N * r * p > MAX_SCRYPT_MEMORY) {
+    throw badBlob(`the scrypt parameters N=${N}, r=${r}, p=${p} are larger than this server allows`);
+  }
+}
+
+function readWrappedKey(input: WrappedPrivateKey | string): WrappedPrivateKey {
+  let value: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch {
+      throw badBlob('it is not JSON');
+    }
+  }
+  if (!isRecord(value) || value.format !== WRAPPED_KEY_FORMAT) throw badBlob(`it is not a ${WRAPPED_KEY_FORMAT} object`);
+  if (value.version !== WRAPPED_KEY_VERSION) throw badBlob(`version ${String(value.version)} is not supported (expected ${WRAPPED_KEY_VERSION})`);
+  const { kdf, cipher } = value;
+  const valid =
+    isRecord(kdf) &&
+    kdf.name === 'scrypt' &&
+    [kdf.N, kdf.r, kdf.p].every((n) => typeof n === 'number') &&
+    isBase64(kdf.salt, SALT_LENGTH, 64) &&
+    isRecord(cipher) &&
+    cipher.name === 'AES-256-GCM' &&
+    isBase64(cipher.iv, IV_LENGTH, IV_LENGTH) &&
+    isBase64(value.publicKey, 1, 4096) &&
+    isBase64(value.ciphertext, TAG_LENGTH + 1, 16384);
+  if (!valid) throw badBlob('a field is missing or malformed');
+  return value as unknown as WrappedPrivateKey;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isBase64(value: unknown, minBytes: number, maxBytes: number): boolean {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) return false;
+  const bytes = Buffer.from(value, 'base64').length;
+  return bytes >= minBytes && bytes <= maxBytes;
+}
+
+function pick(parameters: ScryptParameters): ScryptParameters {
+  return { N: parameters.N, r: parameters.r, p: parameters.p };
+}
+
+function badBlob(reason: string): CryptoError {
+  return new CryptoError('crypto.bad_wrapped_key', `The wrapped private key is unusable: ${reason}.`);
+}
