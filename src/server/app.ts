@@ -11,6 +11,8 @@ import { redactUrl } from './logger.js';
 import { RouteRegistry } from './route-registry.js';
 import type { App, AppContext } from './context.js';
 import { healthRoutes } from '../health/routes.js';
+import { anonymous } from '../access/actor.js';
+import { authorize } from '../access/authorize.js';
 
 export interface BuiltServer {
   app: App;
@@ -18,6 +20,11 @@ export interface BuiltServer {
 }
 
 export type RouteModule = (app: App, ctx: AppContext) => void;
+
+/** Each one may recognise a credential on the request and set `request.actor`; the first to do so wins. */
+export type AuthenticationHook = (request: FastifyRequest, reply: FastifyReply, ctx: AppContext) => Promise<void>;
+
+const authenticationHooks: readonly AuthenticationHook[] = [];
 
 /** Every domain's routes, registered in one place so the route table reads as a list. */
 export const domainRoutes: readonly RouteModule[] = [healthRoutes];
@@ -37,6 +44,13 @@ export async function buildServer(ctx: AppContext, logger: Logger, routes: reado
 
   const registry = new RouteRegistry();
   registry.attach(app);
+
+  app.decorateRequest('actor', null as never);
+  app.addHook('onRequest', async (request) => {
+    request.actor = anonymous;
+  });
+  for (const hook of authenticationHooks) app.addHook('onRequest', (request, reply) => hook(request, reply, ctx));
+  app.addHook('preHandler', authorize);
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

@@ -4,6 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import type { RoutePermission } from '../access/permissions.js';
+import type { Actor } from '../access/actor.js';
 
 /** What every domain's routes and services are given: settings and the database, nothing global. */
 export interface AppContext {
@@ -14,6 +15,10 @@ export interface AppContext {
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is asking; anonymous until an authentication hook says otherwise. */
+    actor: Actor;
+  }
   interface FastifyContextConfig {
     /** Declared by every route; the server refuses to start if one is missing. */
     permission?: RoutePermission;
