@@ -1,0 +1,124 @@
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobError } from './errors.js';
+import { OpenStream, SealStream } from './sealed-stream.js';
+import type { BlobStore, PutOptions, StoredBlob } from './store.js';
+
+const ID_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Counts and digests the plaintext on its way to the cipher, and enforces the size limit. */
+class Measure extends Transform {
+  size = 0;
+  private readonly address: ReturnType<typeof createHmac>;
+  private readonly md5 = createHash('md5');
+  private readonly sha256 = createHash('sha256');
+
+  constructor(
+    addressKey: Buffer,
+    private readonly maxBytes: number,
+  ) {
+    super();
+    this.address = createHmac('sha256', addressKey);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) return done(new BlobError('blob.too_large', `The content is larger than ${this.maxBytes} bytes.`));
+    this.address.update(chunk);
+    this.md5.update(chunk);
+    this.sha256.update(chunk);
+    done(null, chunk);
+  }
+
+  result(): StoredBlob {
+    return { id: this.address.digest('hex'), size: this.size, md5: this.md5.digest('hex'), sha256: this.sha256.digest('hex') };
+  }
+}
+
+/**
+ * The local-directory blob store: `<root>/<id[0:2]>/<id[2:4]>/<id>`, written to a temporary file,
+ * fsynced, then renamed into place and the directory fsynced, so a crash leaves either the whole
+ * blob or none. Keys come from the server secret via HKDF, never from the database.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly sealKey: Buffer;
+  private readonly addressKey: Buffer;
+
+  constructor(
+    private readonly root: string,
+    secretKey: string,
+  ) {
+    this.sealKey = Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'fieldkeep blob seal', 32));
+    this.addressKey = Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'fieldkeep blob address', 32));
+  }
+
+  async put(content: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
+    const tmpDir = path.join(this.root, 'tmp');
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
+    const measure = new Measure(this.addressKey, options.maxBytes ?? Number.MAX_SAFE_INTEGER);
+    try {
+      const source = Buffer.isBuffer(content) ? Readable.from([content]) : content;
+      await pipeline(source, measure, new SealStream(this.sealKey), createWriteStream(tmp, { mode: 0o600 }));
+      await fsyncPath(tmp);
+      const blob = measure.result();
+      const final = this.pathOf(blob.id);
+      await mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
+      if (await exists(final)) {
+        await rm(tmp, { force: true });
+      } else {
+        await rename(tmp, final);
+        await fsyncPath(path.dirname(final));
+      }
+      return blob;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Readable> {
+    const file = this.pathOf(id);
+    if (!(await exists(file))) throw new BlobError('blob.not_found', `No blob ${id}.`);
+    const opened = new OpenStream(this.sealKey);
+    const source = createReadStream(file);
+    source.on('error', (err) => opened.destroy(err));
+    return source.pipe(opened);
+  }
+
+  async has(id: string): Promise<boolean> {
+    return exists(this.pathOf(id));
+  }
+
+  async delete(id: string): Promise<void> {
+    await rm(this.pathOf(id), { force: true });
+  }
+
+  private pathOf(id: string): string {
+    if (!ID_PATTERN.test(id)) throw new BlobError('blob.bad_id', 'A blob id is 64 lowercase hex characters.');
+    return path.join(this.root, id.slice(0, 2), id.slice(2, 4), id);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+async function fsyncPath(target: string): Promise<void> {
+  const handle = await open(target, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

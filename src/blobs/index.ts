@@ -1,0 +1,3 @@
+export type { BlobStore, PutOptions, StoredBlob } from './store.js';
+export { FsBlobStore } from './fs-store.js';
+export { BlobError, type BlobErrorCode } from './errors.js';

@@ -1,0 +1,28 @@
+import type { Readable } from 'node:stream';
+
+export interface StoredBlob {
+  /** The blob's address: HMAC-SHA256 of its content under the store's key, hex. */
+  id: string;
+  size: number;
+  /** Plain digests of the content, for checksums clients compare (OpenRosa `md5:`) and backups. */
+  md5: string;
+  sha256: string;
+}
+
+export interface PutOptions {
+  /** Refuse (and store nothing) once the content exceeds this many bytes. */
+  maxBytes?: number;
+}
+
+/**
+ * Where attachments, form files and media live: outside the database, encrypted at rest,
+ * addressed by content so a re-sent file is stored once. `put` resolves only once the content is
+ * durable, so a caller may acknowledge the upload when it returns.
+ */
+export interface BlobStore {
+  put(content: Readable | Buffer, options?: PutOptions): Promise<StoredBlob>;
+  /** The content, decrypted and authenticated as it streams; a tampered blob errors the stream. */
+  get(id: string): Promise<Readable>;
+  has(id: string): Promise<boolean>;
+  delete(id: string): Promise<void>;
+}

@@ -1,0 +1,34 @@
+export interface ReadLimits {
+  /** Size of the uploaded file. */
+  maxBytes: number;
+  /** Entries in an .xlsx zip container. */
+  maxEntries: number;
+  /** Total bytes inflated from the zip (or the size of an .xls workbook stream). */
+  maxUncompressedBytes: number;
+  /** Largest inflated/compressed ratio allowed for a zip entry bigger than `ratioFloorBytes`. */
+  maxRatio: number;
+  /** Rows per sheet, counted up to the last row holding a value. */
+  maxRows: number;
+  /** Columns per sheet, counted up to the last column holding a value. */
+  maxColumns: number;
+  /** Characters in one cell (Excel itself stops at 32,767). */
+  maxCellChars: number;
+}
+
+// Sized for real forms: the largest known XLSForms are a few MB with tens of thousands of
+// choice rows; Excel's own cell limit is 32,767 characters.
+export const defaultReadLimits: ReadLimits = Object.freeze({
+  maxBytes: 20 * 1024 * 1024,
+  maxEntries: 1000,
+  maxUncompressedBytes: 200 * 1024 * 1024,
+  maxRatio: 200,
+  maxRows: 200_000,
+  maxColumns: 2000,
+  maxCellChars: 32_767,
+});
+
+/** Entries smaller than this are never judged by ratio: tiny XML parts compress absurdly well. */
+export const ratioFloorBytes = 1024 * 1024;
+
+/** Nesting depth of workbook XML; real parts nest under 10 deep. */
+export const maxXmlDepth = 64;
