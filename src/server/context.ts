@@ -3,13 +3,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Config } from '../config/config.js';
 import type { Database } from '../db/database.js';
+import type { BlobStore } from '../blobs/index.js';
 import type { RoutePermission } from '../access/permissions.js';
 import type { Actor } from '../access/actor.js';
 
-/** What every domain's routes and services are given: settings and the database, nothing global. */
+/** What every domain's routes and services are given: settings, the database and blob storage; nothing global. */
 export interface AppContext {
   readonly config: Config;
   readonly database: Database;
+  readonly blobs: BlobStore;
 }
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;

@@ -203,7 +203,7 @@ describe('route declarations', () => {
     const undeclared: RouteModule = (app) => {
       app.get('/api/test/undeclared', async () => ({}));
     };
-    const ctx = { config: {} as never, database: {} as never };
+    const ctx = { config: {} as never, database: {} as never, blobs: {} as never };
     await expect(buildServer({ ...ctx, config: { bodyLimit: 1024, trustProxy: false } as never }, createLogger('silent'), [undeclared])).rejects.toThrow(
       /GET \/api\/test\/undeclared/,
     );

@@ -6,6 +6,7 @@ import { describeDatabase } from '../config/config.js';
 import { ensureSecretKey } from '../config/secret-key.js';
 import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
 import { buildServer, type RouteModule } from './app.js';
+import { FsBlobStore } from '../blobs/index.js';
 import type { App } from './context.js';
 import { createLogger } from './logger.js';
 
@@ -27,13 +28,15 @@ export interface StartOptions {
 
 export async function startServer(baseConfig: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = createLogger(baseConfig.logLevel, options.logDestination);
-  mkdirSync(path.join(baseConfig.dataDir, 'blobs'), { recursive: true, mode: 0o700 });
+  const blobRoot = path.join(baseConfig.dataDir, 'blobs');
+  mkdirSync(blobRoot, { recursive: true, mode: 0o700 });
   const config = ensureSecretKey(baseConfig);
+  const blobs = new FsBlobStore(blobRoot, config.secretKey as string);
   const database = openDatabase(config);
   try {
     const { applied } = await migrateToLatest(database);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    const { app } = await buildServer({ config, database }, logger, options.routes);
+    const { app } = await buildServer({ config, database, blobs }, logger, options.routes);
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
