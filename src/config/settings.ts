@@ -67,7 +67,7 @@ export const settings = {
     type: str,
     default: undefined,
     defaultText: 'generated once into `<data dir>/secret.key`',
-    description: 'Server secret (at least 32 characters) for keyed hashes; required explicitly in production.',
+    description: 'Server secret (at least 32 characters): keys for signed tokens and for attachments encrypted at rest. Back it up apart from the data: without it attachments cannot be read. Required explicitly in production.',
     secret: true,
   },
   FIELDKEEP_TRUST_PROXY: {
