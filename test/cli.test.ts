@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createScratchStorage, describeEachDatabase, type ScratchStorage } from './support/databases.js';
+import { expect, it } from 'vitest';
+import { describeEachDatabase, useScratchStorage } from './support/databases.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -30,25 +30,19 @@ function fieldkeep(args: string[], env: Record<string, string>, onStdout?: (text
 }
 
 describeEachDatabase('the fieldkeep command', (kind) => {
-  let storage: ScratchStorage;
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    storage = await createScratchStorage(kind);
-    env = { FIELDKEEP_DATA_DIR: storage.dataDir, ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl } : {}) };
-  });
-  afterAll(async () => storage.drop());
+  const storage = useScratchStorage(kind);
 
   it('migrate applies the schema once, and --status shows it', async () => {
-    const first = await fieldkeep(['migrate'], env);
+    const first = await fieldkeep(['migrate'], storage().env);
     expect(first).toMatchObject({ code: 0, stdout: expect.stringContaining('applied 0001-instance') });
-    const again = await fieldkeep(['migrate'], env);
+    const again = await fieldkeep(['migrate'], storage().env);
     expect(again.stdout).toContain('already current');
-    const status = await fieldkeep(['migrate', '--status'], env);
+    const status = await fieldkeep(['migrate', '--status'], storage().env);
     expect(status.stdout).toContain('applied  0001-instance');
   });
 
   it('doctor exits 0 when everything is in order', async () => {
-    const run = await fieldkeep(['doctor'], env);
+    const run = await fieldkeep(['doctor'], storage().env);
     expect(run.code).toBe(0);
     expect(run.stdout).not.toContain('FAIL');
   });
@@ -56,7 +50,7 @@ describeEachDatabase('the fieldkeep command', (kind) => {
   it('serve answers, then stops cleanly on SIGTERM', async () => {
     let answered = false;
     let readiness: unknown;
-    const run = await fieldkeep(['serve'], env, (text, child) => {
+    const run = await fieldkeep(['serve'], storage().env, (text, child) => {
       const match = /"url":"(http:\/\/[^"]+)"/.exec(text);
       if (!match || answered) return;
       answered = true;

@@ -1,23 +1,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createScratchStorage, describeEachDatabase, type ScratchStorage } from '../../test/support/databases.js';
+import { describe, expect, it } from 'vitest';
+import { describeEachDatabase, useScratchStorage } from '../../test/support/databases.js';
 import { migrateToLatest, openDatabase } from '../db/database.js';
 import { runDoctor } from './doctor.js';
 
 const byName = (checks: Awaited<ReturnType<typeof runDoctor>>, name: string) => checks.find((c) => c.name === name);
 
 describeEachDatabase('fieldkeep doctor', (kind) => {
-  let storage: ScratchStorage;
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    storage = await createScratchStorage(kind);
-    env = { FIELDKEEP_DATA_DIR: storage.dataDir, ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl } : {}) };
-  });
-  afterAll(async () => storage.drop());
+  const scratch = useScratchStorage(kind);
 
   it('says the schema is not current before migration, and passes after', async () => {
+    const storage = scratch();
+    const env = storage.env;
     const before = await runDoctor({ env, cwd: storage.dataDir });
     expect(byName(before, 'database')).toMatchObject({ ok: false, fix: expect.stringContaining('fieldkeep migrate') });
     const database = openDatabase({ database: storage.target, sqliteSynchronous: 'FULL', dbPoolSize: 1 });

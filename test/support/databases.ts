@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describe, inject } from 'vitest';
+import { afterAll, beforeAll, describe, inject } from 'vitest';
 import type { DatabaseTarget } from '../../src/config/config.js';
 
 export const databaseKinds = ['sqlite', 'postgres'] as const;
@@ -23,10 +23,23 @@ export function describeEachDatabase(title: string, body: (kind: DatabaseKind) =
 export interface ScratchStorage {
   /** A fresh data directory (blobs, SQLite file, generated secret). */
   dataDir: string;
-  /** DATABASE_URL for this scratch database; undefined means the SQLite default in dataDir. */
-  databaseUrl: string | undefined;
   target: DatabaseTarget;
+  /** The settings an operator would give to use this storage. */
+  env: Record<string, string>;
   drop(): Promise<void>;
+}
+
+/** A scratch database for the enclosing describe block, dropped after it. */
+export function useScratchStorage(kind: DatabaseKind): () => ScratchStorage {
+  let storage: ScratchStorage | undefined;
+  beforeAll(async () => {
+    storage = await createScratchStorage(kind);
+  });
+  afterAll(async () => storage?.drop());
+  return () => {
+    if (!storage) throw new Error('the scratch storage is not created yet');
+    return storage;
+  };
 }
 
 /**
@@ -40,8 +53,8 @@ export async function createScratchStorage(kind: DatabaseKind): Promise<ScratchS
   if (kind === 'sqlite') {
     return {
       dataDir,
-      databaseUrl: undefined,
       target: { kind: 'sqlite', path: path.join(dataDir, 'fieldkeep.sqlite') },
+      env: { FIELDKEEP_DATA_DIR: dataDir },
       drop: async () => removeDir(),
     };
   }
@@ -53,8 +66,8 @@ export async function createScratchStorage(kind: DatabaseKind): Promise<ScratchS
   url.searchParams.set('options', `-c search_path=${schema}`);
   return {
     dataDir,
-    databaseUrl: url.toString(),
     target: { kind: 'postgres', url: url.toString() },
+    env: { FIELDKEEP_DATA_DIR: dataDir, DATABASE_URL: url.toString() },
     drop: async () => {
       await withAdminClient(postgres.url, (c) => c.query(`drop schema ${schema} cascade`));
       removeDir();

@@ -31,10 +31,9 @@ export function useTestServer(
     const config = loadConfig({
       cwd: storage.dataDir,
       env: {
-        FIELDKEEP_DATA_DIR: storage.dataDir,
         FIELDKEEP_PORT: '0',
         FIELDKEEP_LOG_LEVEL: 'info',
-        ...(storage.databaseUrl ? { DATABASE_URL: storage.databaseUrl } : {}),
+        ...storage.env,
         ...env,
       },
     });
