@@ -55,10 +55,17 @@ export function openDatabase(options: DatabaseOptions): Database {
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
-function migrator(database: Database): Migrator {
+/**
+ * On PostgreSQL the migration tables are named in the connection's current schema: left unnamed,
+ * Kysely looks for them in every schema, so another schema's copy (another app, or a parallel
+ * test's scratch schema) makes it skip creating its own and then fail to find it.
+ */
+async function migrator(database: Database): Promise<Migrator> {
   const list: Record<string, Migration> = {};
   for (const [name, factory] of migrations) list[name] = factory(database.dialect);
-  return new Migrator({ db: database.db, provider: { getMigrations: async () => list } });
+  const migrationTableSchema =
+    database.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0]?.schema : undefined;
+  return new Migrator({ db: database.db, provider: { getMigrations: async () => list }, ...(migrationTableSchema ? { migrationTableSchema } : {}) });
 }
 
 export interface MigrationOutcome {
@@ -72,7 +79,7 @@ export interface MigrationOutcome {
  */
 export async function migrateToLatest(database: Database): Promise<MigrationOutcome> {
   const run = async () => {
-    const { error, results } = await migrator(database).migrateToLatest();
+    const { error, results } = await (await migrator(database)).migrateToLatest();
     if (error) throw error;
     return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
   };
@@ -107,7 +114,7 @@ export interface MigrationStatus {
 }
 
 export async function migrationStatus(database: Database): Promise<MigrationStatus> {
-  const all = await migrator(database).getMigrations();
+  const all = await (await migrator(database)).getMigrations();
   return {
     pending: all.filter((m) => m.executedAt === undefined).map((m) => m.name),
     applied: all.filter((m) => m.executedAt !== undefined).map((m) => m.name),
