@@ -4,6 +4,10 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { runDoctor } from './config/doctor.js';
 import { migrateToLatest, migrationStatus, openDatabase } from './db/database.js';
 import { startServer, stopOnSignals } from './server/start.js';
+import { tokenCommand, userCommand } from './accounts/commands.js';
+import { auditCommand } from './audit/index.js';
+import { accessCommand, projectCommand } from './projects/index.js';
+import { xlsformCommand } from './xlsform/commands.js';
 
 const sources = () => ({ env: process.env, cwd: process.cwd() });
 
@@ -52,6 +56,13 @@ program
     }
     process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
   });
+
+program.addCommand(auditCommand(sources));
+program.addCommand(userCommand(sources));
+program.addCommand(tokenCommand(sources));
+program.addCommand(projectCommand(sources));
+program.addCommand(accessCommand(sources));
+program.addCommand(xlsformCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -1,6 +1,8 @@
 /**
- * Public API of the accounts building blocks: password hashing and policy, TOTP and recovery
- * codes, and opaque tokens. All pure (no database or network); the services and routes use these.
+ * Public API of the accounts module. The pure building blocks (password hashing and policy, TOTP
+ * and recovery codes, opaque tokens, the throttle policy) and the wiring the server and the command
+ * line use: the authentication hook, the routes, the `user` and `token` commands, and the account
+ * services other modules and tests may call.
  */
 export { AccountsError } from './errors.js';
 export {
@@ -32,3 +34,17 @@ export {
 export type { RecoveryCodes, TotpOptions, TotpParameters, TotpVerifyOptions } from './totp.js';
 export { TOKEN_SECRET_LENGTH, constantTimeEqual, generateToken, hashToken, isWellFormedToken, keyedHash } from './tokens.js';
 export type { TokenKind } from './tokens.js';
+export { accountsAuthentication } from './authenticate.js';
+export { accountRoutes } from './routes.js';
+export { tokenCommand, userCommand } from './commands.js';
+export type { CommandIo } from './commands.js';
+export { createAccountsContext } from './context.js';
+export type { AccountsContext } from './context.js';
+export { createUser, importUsers, listUsers, presentUser, setAdmin, setDisabled, setPassword } from './users.js';
+export type { Changer, NewUser, UserView } from './users.js';
+export { createApiToken } from './api-tokens.js';
+export type { NewToken, TokenRequest, TokenScope, TokenView } from './api-tokens.js';
+export { parseUserImport } from './import-file.js';
+export type { ImportFormat, ImportProblem, ImportRow } from './import-file.js';
+export { countAttempt, decideAttempt, delayAfterFailures } from './throttle.js';
+export type { ThrottleDecision, ThrottleLimits, ThrottleState } from './throttle.js';

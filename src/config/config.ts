@@ -21,6 +21,29 @@ export interface Config {
   sqliteSynchronous: 'FULL' | 'NORMAL';
   dbPoolSize: number;
   shutdownTimeoutMs: number;
+  auditAnchorIntervalMs: number;
+  auditReadGroupMs: number;
+  passwordIterations: number;
+  sessionIdleMinutes: number;
+  sessionLifetimeHours: number;
+  loginThrottle: LoginThrottleSettings;
+  adminTwoFactor: boolean;
+  basicAuthCacheSeconds: number;
+  mail: MailSettings;
+}
+
+export interface LoginThrottleSettings {
+  accountFreeFailures: number;
+  accountLockFailures: number;
+  addressFreeFailures: number;
+  addressLockFailures: number;
+  lockMinutes: number;
+}
+
+export interface MailSettings {
+  transport: 'log' | 'smtp';
+  smtpUrl: string | undefined;
+  from: string;
 }
 
 export interface ConfigProblem {
@@ -236,6 +259,25 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
     sqliteSynchronous: get('FIELDKEEP_SQLITE_SYNCHRONOUS'),
     dbPoolSize: get('FIELDKEEP_DB_POOL_SIZE'),
     shutdownTimeoutMs: get('FIELDKEEP_SHUTDOWN_TIMEOUT_MS'),
+    auditAnchorIntervalMs: get('FIELDKEEP_AUDIT_ANCHOR_INTERVAL_MS'),
+    auditReadGroupMs: get('FIELDKEEP_AUDIT_READ_GROUP_MS'),
+    passwordIterations: get('FIELDKEEP_PASSWORD_ITERATIONS'),
+    sessionIdleMinutes: get('FIELDKEEP_SESSION_IDLE_MINUTES'),
+    sessionLifetimeHours: get('FIELDKEEP_SESSION_LIFETIME_HOURS'),
+    loginThrottle: {
+      accountFreeFailures: get('FIELDKEEP_LOGIN_FREE_FAILURES'),
+      accountLockFailures: get('FIELDKEEP_LOGIN_LOCK_FAILURES'),
+      addressFreeFailures: get('FIELDKEEP_LOGIN_ADDRESS_FREE_FAILURES'),
+      addressLockFailures: get('FIELDKEEP_LOGIN_ADDRESS_LOCK_FAILURES'),
+      lockMinutes: get('FIELDKEEP_LOGIN_LOCK_MINUTES'),
+    },
+    adminTwoFactor: get('FIELDKEEP_ADMIN_TWO_FACTOR'),
+    basicAuthCacheSeconds: get('FIELDKEEP_BASIC_AUTH_CACHE_SECONDS'),
+    mail: {
+      transport: get('FIELDKEEP_MAIL_TRANSPORT'),
+      smtpUrl: values.get('FIELDKEEP_SMTP_URL') as string | undefined,
+      from: get('FIELDKEEP_MAIL_FROM'),
+    },
   };
 }
 
@@ -260,6 +302,23 @@ function checkCombinations(config: Config, problems: ConfigProblem[]): void {
       message: 'is shorter than 32 characters',
       fix: 'generate one with: node -e "console.log(require(\'node:crypto\').randomBytes(32).toString(\'base64url\'))"',
     });
+  }
+  if (config.mail.transport === 'smtp' && config.mail.smtpUrl === undefined) {
+    problems.push({
+      setting: 'FIELDKEEP_SMTP_URL',
+      message: 'is required when FIELDKEEP_MAIL_TRANSPORT is smtp',
+      fix: 'set FIELDKEEP_SMTP_URL (or FIELDKEEP_SMTP_URL_FILE) to smtps://user:pass@host:465, or use FIELDKEEP_MAIL_TRANSPORT=log',
+    });
+  }
+  const limits = config.loginThrottle;
+  const throttlePairs = [
+    ['FIELDKEEP_LOGIN_FREE_FAILURES', limits.accountFreeFailures, 'FIELDKEEP_LOGIN_LOCK_FAILURES', limits.accountLockFailures],
+    ['FIELDKEEP_LOGIN_ADDRESS_FREE_FAILURES', limits.addressFreeFailures, 'FIELDKEEP_LOGIN_ADDRESS_LOCK_FAILURES', limits.addressLockFailures],
+  ] as const;
+  for (const [free, freeValue, lock, lockValue] of throttlePairs) {
+    if (lockValue <= freeValue) {
+      problems.push({ setting: lock, message: `must be greater than ${free} (${freeValue})`, fix: `raise ${lock} or lower ${free}` });
+    }
   }
   if (config.env === 'production' && config.secretKey === undefined) {
     problems.push({

@@ -100,6 +100,82 @@ export const settings = {
     default: '10000',
     description: 'How long a graceful shutdown waits for in-flight requests before it forces the exit.',
   },
+  FIELDKEEP_AUDIT_ANCHOR_INTERVAL_MS: {
+    type: int(0, 7 * 24 * 3_600_000),
+    default: '3600000',
+    description: 'How often the audit chain\'s head (last id and hash) is written to the log, as an external anchor for `audit verify --anchor`; 0 writes it only at start.',
+  },
+  FIELDKEEP_AUDIT_READ_GROUP_MS: {
+    type: int(0, 24 * 3_600_000),
+    default: '300000',
+    description: 'Reads of the same project data by the same person within this window share one audit entry (paging a table writes one, not one per page).',
+  },
+  FIELDKEEP_PASSWORD_ITERATIONS: {
+    type: int(1000, 10_000_000),
+    default: '1000000',
+    description: 'PBKDF2-SHA256 iterations of new password hashes (Django format); older hashes are upgraded at the next sign-in.',
+  },
+  FIELDKEEP_SESSION_IDLE_MINUTES: {
+    type: int(1, 10_080),
+    default: '120',
+    description: 'A signed-in browser session ends after this many minutes without a request.',
+  },
+  FIELDKEEP_SESSION_LIFETIME_HOURS: {
+    type: int(1, 8760),
+    default: '12',
+    description: 'A browser session ends this many hours after sign-in, however active it is.',
+  },
+  FIELDKEEP_LOGIN_FREE_FAILURES: {
+    type: int(1, 100),
+    default: '5',
+    description: 'Failed sign-ins to one account before each further attempt must wait (1 s, doubling each time).',
+  },
+  FIELDKEEP_LOGIN_LOCK_FAILURES: {
+    type: int(2, 1000),
+    default: '15',
+    description: 'Failed sign-ins to one account that lock it for FIELDKEEP_LOGIN_LOCK_MINUTES.',
+  },
+  FIELDKEEP_LOGIN_ADDRESS_FREE_FAILURES: {
+    type: int(1, 10_000),
+    default: '20',
+    description: 'Failed sign-ins from one client address (to any accounts) before its attempts must wait.',
+  },
+  FIELDKEEP_LOGIN_ADDRESS_LOCK_FAILURES: {
+    type: int(2, 100_000),
+    default: '100',
+    description: 'Failed sign-ins from one client address that block it for FIELDKEEP_LOGIN_LOCK_MINUTES.',
+  },
+  FIELDKEEP_LOGIN_LOCK_MINUTES: {
+    type: int(1, 10_080),
+    default: '30',
+    description: 'How long a sign-in lock lasts; failures older than this are forgotten.',
+  },
+  FIELDKEEP_ADMIN_TWO_FACTOR: {
+    type: bool,
+    default: 'true',
+    description: 'Instance administrators must turn on two-factor authentication before they can use admin functions.',
+  },
+  FIELDKEEP_BASIC_AUTH_CACHE_SECONDS: {
+    type: int(0, 3600),
+    default: '300',
+    description: 'How long a verified HTTP Basic credential is remembered in memory, so phones do not pay the password hash on every request (0 turns it off).',
+  },
+  FIELDKEEP_MAIL_TRANSPORT: {
+    type: oneOf('log', 'smtp'),
+    default: 'log',
+    description: 'log writes outgoing email (password resets, with their links) to the server log, for one machine without mail; smtp sends it.',
+  },
+  FIELDKEEP_SMTP_URL: {
+    type: { kind: 'url', protocols: ['smtp:', 'smtps:'] },
+    default: undefined,
+    description: 'SMTP server for FIELDKEEP_MAIL_TRANSPORT=smtp, e.g. smtps://user:pass@mail.example.org:465.',
+    secret: true,
+  },
+  FIELDKEEP_MAIL_FROM: {
+    type: str,
+    default: 'Fieldkeep <fieldkeep@localhost>',
+    description: 'Sender address of the email Fieldkeep sends.',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * The database's tables as Kysely sees them. Times are ISO-8601 UTC text (`isoNow()`), booleans are
  * 0/1 integers, and JSON is text: the one representation both SQLite and PostgreSQL store and sort
@@ -8,6 +10,152 @@ export interface InstanceTable {
   created_at: string;
 }
 
+/** One hash-chained audit entry (src/audit); append-only. */
+export interface AuditLogTable {
+  id: number;
+  at: string;
+  actor_kind: string;
+  actor_id: number | null;
+  actor_label: string | null;
+  address: string | null;
+  user_agent: string | null;
+  action: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  project_id: number | null;
+  /** Canonical JSON text. */
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The one row holding the audit chain's last id and hash; locked to serialise appends. */
+export interface AuditHeadTable {
+  id: number;
+  last_id: number;
+  last_hash: string;
+}
+
+/** A person who signs in (src/accounts). `_key` columns are the lower-cased, unique lookup forms. */
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  username_key: string;
+  email: string | null;
+  email_key: string | null;
+  password_hash: string;
+  is_admin: number;
+  disabled_at: string | null;
+  /** Sealed with the server secret (src/accounts/sealed.ts), never stored in the clear. */
+  totp_secret: string | null;
+  totp_pending_secret: string | null;
+  /** The TOTP time step last used, so no code is accepted twice. */
+  totp_last_step: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A browser session; only the SHA-256 of its cookie token is stored. */
+export interface SessionsTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  address: string | null;
+  user_agent: string | null;
+}
+
+/** A personal API token; only its SHA-256 is stored. */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  scope: 'read' | 'write';
+  expires_at: string | null;
+  last_used_at: string | null;
+  created_at: string;
+}
+
+/** A single-use password reset token (SHA-256 only), deleted when used. */
+export interface PasswordResetsTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  expires_at: string;
+  created_at: string;
+}
+
+/** A two-factor recovery code (SHA-256 only), deleted when used. */
+export interface RecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  code_hash: string;
+  created_at: string;
+}
+
+/** Failed sign-ins per account or client address (`user:<id>`, `name:<keyed hash>`, `address:<ip>`). */
+export interface LoginThrottleTable {
+  key: string;
+  failures: number;
+  last_failure_at: string;
+}
+
+/** A project (src/projects). The owner is `owner_id`, never a membership row. */
+export interface ProjectsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  owner_id: number;
+  archived: number;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+/** One person's role in one project (src/access), with an optional row filter as JSON text. */
+export interface ProjectMembersTable {
+  project_id: number;
+  user_id: number;
+  role: string;
+  row_filter: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A time-limited role given from the command line; kept after it expires. */
+export interface EmergencyGrantsTable {
+  id: Generated<number>;
+  project_id: number;
+  user_id: number;
+  role: string;
+  reason: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A pending ownership transfer, until the new owner accepts it. */
+export interface OwnershipOffersTable {
+  project_id: number;
+  to_user_id: number;
+  offered_by: number;
+  created_at: string;
+}
+
 export interface Tables {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  password_resets: PasswordResetsTable;
+  recovery_codes: RecoveryCodesTable;
+  login_throttle: LoginThrottleTable;
   instance: InstanceTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  emergency_grants: EmergencyGrantsTable;
+  ownership_offers: OwnershipOffersTable;
 }

@@ -11,6 +11,10 @@ import { redactUrl } from './logger.js';
 import { RouteRegistry } from './route-registry.js';
 import type { App, AppContext } from './context.js';
 import { healthRoutes } from '../health/routes.js';
+import { accountRoutes } from '../accounts/routes.js';
+import { accountsAuthentication } from '../accounts/authenticate.js';
+import { auditRoutes } from '../audit/routes.js';
+import { projectRoutes } from '../projects/routes.js';
 import { anonymous } from '../access/actor.js';
 import { authorize } from '../access/authorize.js';
 
@@ -24,10 +28,10 @@ export type RouteModule = (app: App, ctx: AppContext) => void;
 /** Each one may recognise a credential on the request and set `request.actor`; the first to do so wins. */
 export type AuthenticationHook = (request: FastifyRequest, reply: FastifyReply, ctx: AppContext) => Promise<void>;
 
-const authenticationHooks: readonly AuthenticationHook[] = [];
+const authenticationHooks: readonly AuthenticationHook[] = [accountsAuthentication];
 
 /** Every domain's routes, registered in one place so the route table reads as a list. */
-export const domainRoutes: readonly RouteModule[] = [healthRoutes];
+export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes];
 
 export async function buildServer(ctx: AppContext, logger: Logger, routes: readonly RouteModule[] = domainRoutes): Promise<BuiltServer> {
   const app = Fastify({
@@ -50,7 +54,8 @@ export async function buildServer(ctx: AppContext, logger: Logger, routes: reado
     request.actor = anonymous;
   });
   for (const hook of authenticationHooks) app.addHook('onRequest', (request, reply) => hook(request, reply, ctx));
-  app.addHook('preHandler', authorize);
+  // Before validation: a caller without the right learns nothing about what the endpoint accepts.
+  app.addHook('preValidation', (request) => authorize(request, ctx));
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

@@ -8,6 +8,7 @@ import { migrateToLatest, openDatabase, type Database } from '../db/database.js'
 import { buildServer, type RouteModule } from './app.js';
 import { FsBlobStore } from '../blobs/index.js';
 import type { App } from './context.js';
+import type { RouteRegistry } from './route-registry.js';
 import { createLogger } from './logger.js';
 
 export interface RunningServer {
@@ -16,6 +17,8 @@ export interface RunningServer {
   logger: Logger;
   /** Where the server listens, e.g. http://127.0.0.1:8080 (the real port when 0 was asked for). */
   url: string;
+  /** Every route the server registered, with its declared permission. */
+  registry: RouteRegistry;
   stop(): Promise<void>;
 }
 
@@ -36,7 +39,7 @@ export async function startServer(baseConfig: Config, options: StartOptions = {}
   try {
     const { applied } = await migrateToLatest(database);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    const { app } = await buildServer({ config, database, blobs }, logger, options.routes);
+    const { app, registry } = await buildServer({ config, database, blobs }, logger, options.routes);
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -45,7 +48,7 @@ export async function startServer(baseConfig: Config, options: StartOptions = {}
     logger.info({ url, database: describeDatabase(config.database), dataDir: config.dataDir }, 'fieldkeep is listening');
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= app.close().then(() => database.close()));
-    return { app, database, logger, url, stop };
+    return { app, database, logger, url, registry, stop };
   } catch (err) {
     await database.close();
     throw err;

@@ -1,6 +1,9 @@
 import type { Migration } from 'kysely';
 import type { Dialect } from '../database.js';
 import { instance } from './0001-instance.js';
+import { accounts } from './0002-accounts.js';
+import { audit } from './0003-audit.js';
+import { projects } from './0004-projects.js';
 
 export type MigrationFactory = (dialect: Dialect) => Migration;
 
@@ -11,4 +14,7 @@ export type MigrationFactory = (dialect: Dialect) => Migration;
  */
 export const migrations: ReadonlyArray<readonly [name: string, factory: MigrationFactory]> = [
   ['0001-instance', instance],
+  ['0002-accounts', accounts],
+  ['0003-audit', audit],
+  ['0004-projects', projects],
 ];
