@@ -23,6 +23,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   auditAnchorIntervalMs: number;
   auditReadGroupMs: number;
+  formMaxBytes: number;
+  mediaMaxBytes: number;
   passwordIterations: number;
   sessionIdleMinutes: number;
   sessionLifetimeHours: number;
@@ -261,6 +263,8 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
     shutdownTimeoutMs: get('FIELDKEEP_SHUTDOWN_TIMEOUT_MS'),
     auditAnchorIntervalMs: get('FIELDKEEP_AUDIT_ANCHOR_INTERVAL_MS'),
     auditReadGroupMs: get('FIELDKEEP_AUDIT_READ_GROUP_MS'),
+    formMaxBytes: get('FIELDKEEP_FORM_MAX_BYTES'),
+    mediaMaxBytes: get('FIELDKEEP_MEDIA_MAX_BYTES'),
     passwordIterations: get('FIELDKEEP_PASSWORD_ITERATIONS'),
     sessionIdleMinutes: get('FIELDKEEP_SESSION_IDLE_MINUTES'),
     sessionLifetimeHours: get('FIELDKEEP_SESSION_LIFETIME_HOURS'),

@@ -105,6 +105,16 @@ export const settings = {
     default: '3600000',
     description: 'How often the audit chain\'s head (last id and hash) is written to the log, as an external anchor for `audit verify --anchor`; 0 writes it only at start.',
   },
+  FIELDKEEP_FORM_MAX_BYTES: {
+    type: int(1024, 1024 * 1024 * 1024),
+    default: String(20 * 1024 * 1024),
+    description: 'Largest form definition (XLSForm or XForm) accepted for upload, in bytes.',
+  },
+  FIELDKEEP_MEDIA_MAX_BYTES: {
+    type: int(1024, 16 * 1024 * 1024 * 1024),
+    default: String(100 * 1024 * 1024),
+    description: 'Largest form media file (image, audio, video, CSV) accepted for upload, in bytes.',
+  },
   FIELDKEEP_AUDIT_READ_GROUP_MS: {
     type: int(0, 24 * 3_600_000),
     default: '300000',

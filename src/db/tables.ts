@@ -144,6 +144,54 @@ export interface OwnershipOffersTable {
   created_at: string;
 }
 
+/** A form in a project (src/forms), identified there by its XForm id. */
+export interface FormsTable {
+  id: Generated<number>;
+  project_id: number;
+  xml_form_id: string;
+  state: string;
+  published_version_id: number | null;
+  draft_version_id: number | null;
+  created_by: number | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+/** One uploaded definition of a form: a draft until `published_at` is set. */
+export interface FormVersionsTable {
+  id: Generated<number>;
+  form_id: number;
+  version: string;
+  title: string;
+  /** Blob of the XForm exactly as served; its MD5 is the OpenRosa hash. */
+  xform_blob: string;
+  xform_md5: string;
+  xform_size: number;
+  schema_json: string;
+  media_json: string;
+  warnings_json: string;
+  encrypted: number;
+  source_kind: string;
+  source_name: string;
+  source_blob: string;
+  created_by: number | null;
+  created_at: string;
+  published_at: string | null;
+}
+
+/** A media file of a form (image, audio, video, CSV), keyed by name. */
+export interface FormMediaTable {
+  id: Generated<number>;
+  form_id: number;
+  name: string;
+  blob_id: string;
+  md5: string;
+  size: number;
+  content_type: string;
+  updated_at: string;
+}
+
 export interface Tables {
   users: UsersTable;
   sessions: SessionsTable;
@@ -158,4 +206,7 @@ export interface Tables {
   project_members: ProjectMembersTable;
   emergency_grants: EmergencyGrantsTable;
   ownership_offers: OwnershipOffersTable;
+  forms: FormsTable;
+  form_versions: FormVersionsTable;
+  form_media: FormMediaTable;
 }

@@ -11,6 +11,7 @@ import { redactUrl } from './logger.js';
 import { RouteRegistry } from './route-registry.js';
 import type { App, AppContext } from './context.js';
 import { healthRoutes } from '../health/routes.js';
+import { formRoutes } from '../forms/routes.js';
 import { accountRoutes } from '../accounts/routes.js';
 import { accountsAuthentication } from '../accounts/authenticate.js';
 import { auditRoutes } from '../audit/routes.js';
@@ -31,7 +32,7 @@ export type AuthenticationHook = (request: FastifyRequest, reply: FastifyReply, 
 const authenticationHooks: readonly AuthenticationHook[] = [accountsAuthentication];
 
 /** Every domain's routes, registered in one place so the route table reads as a list. */
-export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes];
+export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes, formRoutes];
 
 export async function buildServer(ctx: AppContext, logger: Logger, routes: readonly RouteModule[] = domainRoutes): Promise<BuiltServer> {
   const app = Fastify({

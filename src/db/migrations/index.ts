@@ -4,6 +4,7 @@ import { instance } from './0001-instance.js';
 import { accounts } from './0002-accounts.js';
 import { audit } from './0003-audit.js';
 import { projects } from './0004-projects.js';
+import { forms } from './0005-forms.js';
 
 export type MigrationFactory = (dialect: Dialect) => Migration;
 
@@ -17,4 +18,5 @@ export const migrations: ReadonlyArray<readonly [name: string, factory: Migratio
   ['0002-accounts', accounts],
   ['0003-audit', audit],
   ['0004-projects', projects],
+  ['0005-forms', forms],
 ];
