@@ -25,6 +25,7 @@ export interface Config {
   auditReadGroupMs: number;
   formMaxBytes: number;
   mediaMaxBytes: number;
+  submissionMaxBytes: number;
   passwordIterations: number;
   sessionIdleMinutes: number;
   sessionLifetimeHours: number;
@@ -265,6 +266,7 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
     auditReadGroupMs: get('FIELDKEEP_AUDIT_READ_GROUP_MS'),
     formMaxBytes: get('FIELDKEEP_FORM_MAX_BYTES'),
     mediaMaxBytes: get('FIELDKEEP_MEDIA_MAX_BYTES'),
+    submissionMaxBytes: get('FIELDKEEP_SUBMISSION_MAX_BYTES'),
     passwordIterations: get('FIELDKEEP_PASSWORD_ITERATIONS'),
     sessionIdleMinutes: get('FIELDKEEP_SESSION_IDLE_MINUTES'),
     sessionLifetimeHours: get('FIELDKEEP_SESSION_LIFETIME_HOURS'),

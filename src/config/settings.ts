@@ -115,6 +115,11 @@ export const settings = {
     default: String(100 * 1024 * 1024),
     description: 'Largest form media file (image, audio, video, CSV) accepted for upload, in bytes.',
   },
+  FIELDKEEP_SUBMISSION_MAX_BYTES: {
+    type: int(1024 * 1024, 4 * 1024 * 1024 * 1024),
+    default: String(100 * 1024 * 1024),
+    description: 'Largest OpenRosa submission POST (XML and attachments together), in bytes; advertised to phones, which split larger submissions.',
+  },
   FIELDKEEP_AUDIT_READ_GROUP_MS: {
     type: int(0, 24 * 3_600_000),
     default: '300000',

@@ -156,7 +156,8 @@ export async function buildServer(ctx: AppContext, logger: Logger, routes: reado
   return { app, registry };
 }
 
-function classify(error: FastifyError, request: FastifyRequest): AppError {
+/** Any error thrown while serving a request, as the catalogued error a client is shown. */
+export function classify(error: FastifyError, request: FastifyRequest): AppError {
   if (error instanceof AppError) return error;
   if (error.validation) {
     const errors = error.validation.map((v) => ({
