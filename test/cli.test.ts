@@ -1,33 +1,10 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describeEachDatabase, useScratchStorage } from './support/databases.js';
+import { runFieldkeep, type CliOptions } from './support/fieldkeep-cli.js';
 
-const root = path.resolve(import.meta.dirname, '..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function fieldkeep(args: string[], env: Record<string, string>, onStdout?: (text: string, child: ReturnType<typeof spawn>) => void) {
-  const child = spawn(tsx, [path.join(root, 'src', 'main.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', FIELDKEEP_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    onStdout?.(stdout, child);
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return once(child, 'exit').then(([code, signal]) => ({ code, signal, stdout, stderr }) as Run);
-}
+/** Settings every run here starts from: a free port, and the log lines the serve test reads. */
+const fieldkeep = (args: string[], env: Record<string, string>, onStdout?: CliOptions['onStdout']) =>
+  runFieldkeep(args, { FIELDKEEP_PORT: '0', FIELDKEEP_LOG_LEVEL: 'info', ...env }, onStdout ? { onStdout } : {});
 
 describeEachDatabase('the fieldkeep command', (kind) => {
   const storage = useScratchStorage(kind);

@@ -1,29 +1,15 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describeEachDatabase, useScratchStorage } from '../../test/support/databases.js';
+import { runFieldkeep } from '../../test/support/fieldkeep-cli.js';
 import { openDatabase } from '../db/database.js';
 import { tokenCommand, userCommand, type CommandIo } from './commands.js';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 const PASSWORD = 'quiet lantern orbit 7 meadow';
 
-/** `fieldkeep ARGS…` as a script runs it: standard input piped (not a terminal), default settings. */
-async function fieldkeep(args: string[], env: Record<string, string>, stdin = '') {
-  const child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'src', 'main.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', FIELDKEEP_LOG_LEVEL: 'warn', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(stdin);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+/** `fieldkeep ARGS…` as a script runs it: standard input piped (not a terminal). */
+const fieldkeep = (args: string[], env: Record<string, string>, stdin = '') => runFieldkeep(args, env, { stdin });
 
 describeEachDatabase('fieldkeep user and token commands', (kind) => {
   const scratch = useScratchStorage(kind);

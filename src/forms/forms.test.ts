@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../test/support/databases.js';
 import { call } from '../../test/support/http.js';
 import { useTestServer } from '../../test/support/server.js';
 import { createTestUser, testUserSettings, type TestUser } from '../../test/support/test-users.js';
+import { buildZip, xlsxParts, zerosDeflated } from '../xlsform/workbook/fixtures.test-support.js';
 
 const corpus = path.resolve(import.meta.dirname, '../../../shared/testdata/xlsform/forms');
 const workbook = (name: string) => readFileSync(path.join(corpus, name));
@@ -22,33 +22,9 @@ const xform = (version: string, ageType = 'int', formId = 'survey') => `<?xml ve
  <h:body><input ref="/data/age"><label>Age</label></input></h:body>
 </h:html>`;
 
-/** A minimal zip whose one entry inflates to far more than it weighs: a zip bomb. */
-function zipBomb(): Buffer {
-  const data = deflateRawSync(Buffer.alloc(50 * 1024 * 1024));
-  const name = Buffer.from('xl/workbook.xml');
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(50 * 1024 * 1024, 22);
-  local.writeUInt16LE(name.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(50 * 1024 * 1024, 24);
-  central.writeUInt16LE(name.length, 28);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(central.length + name.length, 12);
-  end.writeUInt32LE(local.length + name.length + data.length, 16);
-  return Buffer.concat([local, name, data, central, name, end]);
-}
+/** An .xlsx whose one sheet inflates to a gigabyte of zeros. */
+const zipBomb = () =>
+  buildZip([...xlsxParts({ sheets: [] }), { name: 'xl/worksheets/sheet1.xml', deflated: zerosDeflated(1000), declaredSize: 1000 * 1024 * 1024 }]);
 
 describeEachDatabase('forms', (kind) => {
   const env = useTestServer(kind, { ...testUserSettings, FIELDKEEP_FORM_MAX_BYTES: String(2 * 1024 * 1024), FIELDKEEP_MEDIA_MAX_BYTES: '4096' });

@@ -1,36 +1,16 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runFieldkeep } from '../../test/support/fieldkeep-cli.js';
 import { corpusDir } from '../../test/support/xlsform-corpus.js';
 import { convertXlsForm } from './index.js';
 import { buildXlsx, buildZip, xlsxParts, zerosDeflated } from './workbook/fixtures.test-support.js';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const scratch = mkdtempSync(path.join(tmpdir(), 'fieldkeep-xlsform-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function fieldkeep(...args: string[]): Promise<Run> {
-  const child = spawn(tsx, [path.join(root, 'src', 'main.ts'), 'xlsform', ...args], {
-    env: { PATH: process.env.PATH ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+const fieldkeep = (...args: string[]) => runFieldkeep(['xlsform', ...args], {});
 
 const text = (ref: string, value: string): string => `<c r="${ref}" t="inlineStr"><is><t>${value}</t></is></c>`;
 const row = (n: number, ...values: string[]): string =>
