@@ -11,6 +11,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../access/actor.js';
+import type { Config } from '../config/config.js';
 import { isoNow } from '../db/columns.js';
 import type { AuthenticationHook } from '../server/app.js';
 import { AppError } from '../server/errors.js';
@@ -24,7 +25,8 @@ import { attemptNotCounted, attemptSucceeded } from './throttle-store.js';
 import { hashToken, isWellFormedToken, keyedHash } from './tokens.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const BASIC_CHALLENGE = 'Basic realm="Fieldkeep", charset="UTF-8"';
+/** The challenge ODK Collect needs before it sends Basic credentials (it never sends them unasked). */
+export const BASIC_CHALLENGE = 'Basic realm="Fieldkeep", charset="UTF-8"';
 const TOKEN_TOUCH_INTERVAL_MS = 60_000;
 
 export const accountsAuthentication: AuthenticationHook = async (request, reply, ctx) => {
@@ -68,7 +70,7 @@ async function actorFromApiToken(accounts: AccountsContext, request: FastifyRequ
 
 async function actorFromBasic(accounts: AccountsContext, request: FastifyRequest, encoded: string): Promise<Actor> {
   const client = clientInfo(request);
-  if (!client.secure && !(accounts.config.env === 'development' && isLoopback(client.address))) {
+  if (!basicAllowed(request, accounts.config)) {
     throw new AppError('auth.basic_insecure', 'HTTP Basic sends the password itself, so this server accepts it only over HTTPS.');
   }
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
@@ -96,6 +98,12 @@ async function actorFromBasic(accounts: AccountsContext, request: FastifyRequest
   });
   accounts.basicCache.remember(cacheKey, user.id, user.password_hash, now);
   return actor;
+}
+
+/** HTTP Basic sends the password itself: accepted over TLS, or from this machine in development. */
+export function basicAllowed(request: FastifyRequest, config: Pick<Config, 'env'>): boolean {
+  const client = clientInfo(request);
+  return client.secure || (config.env === 'development' && isLoopback(client.address));
 }
 
 async function actorFromSessionCookie(accounts: AccountsContext, request: FastifyRequest): Promise<Actor | undefined> {

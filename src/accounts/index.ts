@@ -34,7 +34,9 @@ export {
 export type { RecoveryCodes, TotpOptions, TotpParameters, TotpVerifyOptions } from './totp.js';
 export { TOKEN_SECRET_LENGTH, constantTimeEqual, generateToken, hashToken, isWellFormedToken, keyedHash } from './tokens.js';
 export type { TokenKind } from './tokens.js';
-export { accountsAuthentication } from './authenticate.js';
+export { BASIC_CHALLENGE, accountsAuthentication, basicAllowed } from './authenticate.js';
+export { identityKey } from './credentials.js';
+export { createMailer } from './mail.js';
 export { accountRoutes } from './routes.js';
 export { tokenCommand, userCommand } from './commands.js';
 export type { CommandIo } from './commands.js';

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createMailer } from '../accounts/mail.js';
+import { createMailer } from '../accounts/index.js';
 import { loadConfig, type Config, type ConfigSources } from '../config/config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { isProjectRole, type ProjectRole } from '../access/verbs.js';

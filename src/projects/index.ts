@@ -2,7 +2,7 @@
  * Public API of projects: creating and reading projects, sharing them (members, row filters,
  * ownership transfer), emergency access, their routes and their commands.
  */
-export { createProject, deleteProject, getProject, listProjectsFor, updateProject, usernameKey } from './service.js';
+export { createProject, deleteProject, getProject, listProjectsFor, updateProject } from './service.js';
 export type { AuditSource, ProjectSummary, ProjectView } from './service.js';
 export { acceptOwnership, activeUser, addMember, cancelOwnershipOffer, changeMember, listMembers, offerOwnership, removeMember } from './sharing.js';
 export type { AssignableRole, MemberView } from './sharing.js';

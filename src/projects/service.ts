@@ -34,11 +34,6 @@ export interface ProjectSummary {
   createdAt: string;
 }
 
-/** The username key accounts stores (`users.username_key`): NFKC, trimmed, lower case. */
-export function usernameKey(username: string): string {
-  return username.normalize('NFKC').trim().toLowerCase();
-}
-
 export async function createProject(
   db: Kysely<Tables>,
   ownerId: number,

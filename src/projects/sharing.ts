@@ -6,7 +6,8 @@ import { isoNow } from '../db/columns.js';
 import type { Tables } from '../db/tables.js';
 import { AppError } from '../server/errors.js';
 import * as q from './queries.js';
-import { usernameKey, type AuditSource } from './service.js';
+import type { AuditSource } from './service.js';
+import { identityKey } from '../accounts/index.js';
 
 export type AssignableRole = Exclude<ProjectRole, 'owner'>;
 
@@ -152,7 +153,7 @@ export async function acceptOwnership(db: Kysely<Tables>, projectId: number, use
 }
 
 export async function activeUser(db: Executor, username: string): Promise<{ id: number; username: string }> {
-  const user = await q.findUserByUsernameKey(db, usernameKey(username));
+  const user = await q.findUserByUsernameKey(db, identityKey(username));
   if (user === undefined || user.disabled_at !== null) throw new AppError('project.user_not_found');
   return { id: Number(user.id), username: user.username };
 }
