@@ -354,14 +354,6 @@ describeEachDatabase('accounts over HTTP', (kind: DatabaseKind) => {
       expect((await signIn(h, 'leaver', PASSWORD, h.client())).response.status).toBe(401);
       expect((await auditRows('user.deleted')).length).toBe(1);
     });
-
-    it('no longer counts a deleted project as owned', async () => {
-      await h.makeUser('former-owner');
-      const former = await signIn(h, 'former-owner', PASSWORD, h.client());
-      const project = await call(h.url('/api/v1/projects'), 'POST', former.headers, { name: 'Short-lived' });
-      expect((await call(h.url(`/api/v1/projects/${project.body.id}`), 'DELETE', former.headers)).status).toBe(200);
-      expect((await call(h.url('/api/v1/users/me'), 'DELETE', former.headers, { currentPassword: PASSWORD })).status).toBe(204);
-    });
   });
 
   describe('password reset by email', () => {

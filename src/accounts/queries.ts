@@ -264,13 +264,12 @@ export async function releaseThrottleAttempt(db: Executor, key: string): Promise
 
 /* ---------------------------------------------------------------- projects (owned by src/projects) */
 
-/** How many live projects the user owns: an account that owns any cannot be deleted (deleted ones no longer count). */
+/** How many projects the user owns, deleted ones included: their data is kept until purged, and it stays theirs. */
 export async function countOwnedProjects(db: Executor, userId: number): Promise<number> {
   const row = await db
     .selectFrom('projects')
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('owner_id', '=', userId)
-    .where('deleted_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
