@@ -390,6 +390,18 @@ describeEachDatabase('accounts over HTTP', (kind: DatabaseKind) => {
       await h.db().updateTable('password_resets').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).execute();
       expect((await confirm({ token: mailed()!, newPassword: 'another fine passphrase 12' })).body.code).toBe('password.reset_invalid');
     });
+
+    it('throttles repeated reset requests for one address, known or not, with 429 and Retry-After', async () => {
+      await h.makeUser('tessa', { email: 'tessa@example.org' });
+      const from = h.client();
+      for (const email of ['tessa@example.org', 'nobody-else@example.org']) {
+        const answers = [];
+        for (let i = 0; i < 6; i++) answers.push(await call(h.url('/api/v1/password-resets'), 'POST', from, { email }));
+        expect(answers.slice(0, 5).every((a) => a.status === 202)).toBe(true);
+        expect(answers[5]).toMatchObject({ status: 429, body: { code: 'auth.throttled' } });
+        expect(Number(answers[5]!.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+    });
   });
 
   describe('API tokens and HTTP Basic', () => {

@@ -81,11 +81,11 @@ export function failureCode(purpose: CredentialPurpose): ErrorCode {
   return purpose === 'reauthentication' ? 'auth.reauthentication_failed' : 'auth.invalid_credentials';
 }
 
-export function throttledError(retryAfterSeconds: number, locked: boolean): AppError {
+export function throttledError(retryAfterSeconds: number, locked: boolean, what = 'failed sign-in attempts'): AppError {
   const when = `Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`;
   return locked
-    ? new AppError('auth.locked', `Too many failed sign-in attempts: sign-in is locked. ${when}`, { retryAfterSeconds })
-    : new AppError('auth.throttled', `Too many failed sign-in attempts. ${when}`, { retryAfterSeconds });
+    ? new AppError('auth.locked', `Too many ${what}: locked for now. ${when}`, { retryAfterSeconds })
+    : new AppError('auth.throttled', `Too many ${what}. ${when}`, { retryAfterSeconds });
 }
 
 /** The Retry-After value an error asks for, if it is a throttling error. */

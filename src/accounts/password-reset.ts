@@ -22,7 +22,7 @@ import {
   insertPasswordReset,
   updateUser,
 } from './queries.js';
-import { attemptSucceeded, beginAttempt, throttleKeys } from './throttle-store.js';
+import { attemptSucceeded, beginAttempt, resetThrottleKeys, throttleKeys } from './throttle-store.js';
 import { generateToken, hashToken, isWellFormedToken } from './tokens.js';
 import { assertPasswordAllowed } from './users.js';
 
@@ -34,6 +34,8 @@ export interface MailErrorLog {
 
 /** Always resolves the same way; the email (if any) is sent in the background. */
 export async function requestPasswordReset(accounts: AccountsContext, email: string, client: ClientInfo, log: MailErrorLog): Promise<void> {
+  const gate = await beginAttempt(accounts, resetThrottleKeys(accounts, identityKey(email), client.address));
+  if (!gate.allowed) throw throttledError(Math.ceil(gate.retryAfterMs / 1000), gate.locked, 'password reset requests');
   const user = await findUserByEmail(accounts.db, identityKey(email));
   if (!user || user.disabled_at !== null || user.email === null) {
     await auditAccountEvent(accounts.db, { action: 'user.password_reset_requested', actorLabel: email, client, details: { sent: false } });

@@ -26,6 +26,18 @@ export function throttleKeys(accounts: AccountsContext, userId: number | undefin
   };
 }
 
+/**
+ * Reset requests are throttled like sign-ins, counted per email address asked about (known or
+ * not, alike, so the throttle reveals nothing) and per client address, and never given back: they
+ * cost the server an email and the account holder an inbox.
+ */
+export function resetThrottleKeys(accounts: AccountsContext, emailKey: string, address: string): ThrottleKeys {
+  return {
+    account: `reset:${keyedHash(Buffer.from(accounts.secret), ['reset email', emailKey]).slice(0, 40)}`,
+    address: `reset-address:${addressThrottleUnit(address)}`,
+  };
+}
+
 /** Refuses the attempt if either key must wait; otherwise counts it (as a failure until it succeeds). */
 export async function beginAttempt(accounts: AccountsContext, keys: ThrottleKeys, now = Date.now()): Promise<ThrottleGate> {
   return accounts.db.transaction().execute(async (trx) => {
