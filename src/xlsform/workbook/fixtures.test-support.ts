@@ -9,52 +9,95 @@ export interface ZipEntrySpec {
   declaredSize?: number;
   flags?: number;
   unixMode?: number;
+  /** Compression method written in the headers; 0 (stored) keeps `data` as it is. Default 8. */
+  method?: number;
+  /** Put the sizes and offset in a ZIP64 extra field, with 0xffffffff in the header fields. */
+  zip64?: boolean;
 }
 
-export function buildZip(entries: ZipEntrySpec[]): Buffer {
+export interface ZipOptions {
+  /** Archive comment after the end-of-central-directory record. */
+  comment?: string;
+  /** Locate the central directory through a ZIP64 end record, as archives with 65,535+ entries must. */
+  zip64End?: boolean;
+}
+
+const u64 = (value: number): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(value));
+  return b;
+};
+
+export function buildZip(entries: ZipEntrySpec[], options: ZipOptions = {}): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const entry of entries) {
     const name = Buffer.from(entry.name, 'utf8');
     const data = entry.data ?? Buffer.alloc(0);
-    const compressed = entry.deflated ?? deflateRawSync(data);
+    const method = entry.method ?? 8;
+    const compressed = entry.deflated ?? (method === 0 ? data : deflateRawSync(data));
     const size = entry.declaredSize ?? data.length;
     const crc = entry.deflated ? 0 : crc32(data);
     const flags = (entry.flags ?? 0) | 0x800;
+    const field32 = (value: number): number => (entry.zip64 ? 0xffffffff : value);
+    const extra = entry.zip64 ? Buffer.concat([Buffer.from([0x01, 0x00, 24, 0x00]), u64(size), u64(compressed.length), u64(offset)]) : Buffer.alloc(0);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(size, 22);
+    local.writeUInt32LE(field32(compressed.length), 18);
+    local.writeUInt32LE(field32(size), 22);
     local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(extra.length, 28);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(0x0314, 4);
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(8, 10);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(size, 24);
+    central.writeUInt32LE(field32(compressed.length), 20);
+    central.writeUInt32LE(field32(size), 24);
     central.writeUInt16LE(name.length, 28);
+    central.writeUInt16LE(extra.length, 30);
     central.writeUInt32LE(((entry.unixMode ?? 0o100644) << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, compressed);
-    centrals.push(central, name);
-    offset += local.length + name.length + compressed.length;
+    central.writeUInt32LE(field32(offset), 42);
+    locals.push(local, name, extra, compressed);
+    centrals.push(central, name, extra);
+    offset += local.length + name.length + extra.length + compressed.length;
   }
   const directory = Buffer.concat(centrals);
+  const zip64 = options.zip64End ? zip64EndRecords(entries.length, directory.length, offset) : [];
+  const comment = Buffer.from(options.comment ?? '', 'utf8');
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt16LE(options.zip64End ? 0xffff : entries.length, 8);
+  end.writeUInt16LE(options.zip64End ? 0xffff : entries.length, 10);
   end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
+  end.writeUInt32LE(options.zip64End ? 0xffffffff : offset, 16);
+  end.writeUInt16LE(comment.length, 20);
+  return Buffer.concat([...locals, directory, ...zip64, end, comment]);
+}
+
+/** A ZIP64 end-of-central-directory record and its locator, for a directory at `offset`. */
+function zip64EndRecords(entryCount: number, directorySize: number, offset: number): Buffer[] {
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0);
+  record.writeBigUInt64LE(44n, 4);
+  record.writeUInt16LE(45, 12);
+  record.writeUInt16LE(45, 14);
+  record.writeBigUInt64LE(BigInt(entryCount), 24);
+  record.writeBigUInt64LE(BigInt(entryCount), 32);
+  record.writeBigUInt64LE(BigInt(directorySize), 40);
+  record.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + directorySize), 8);
+  locator.writeUInt32LE(1, 16);
+  return [record, locator];
 }
 
 /**

@@ -54,7 +54,7 @@ export async function readWorkbook(bytes: Uint8Array, fileName: string, limits: 
     throw new WorkbookError('xlsform.too_large', `"${fileName}" is ${bytes.length} bytes, more than the ${caps.maxBytes}-byte limit for a form. Remove unused sheets and media from the workbook.`);
   }
   let sheets: Sheet[];
-  if (startsWith(bytes, ZIP_SIGNATURE)) sheets = await readXlsx(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), caps);
+  if (startsWith(bytes, ZIP_SIGNATURE)) sheets = readXlsx(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), caps);
   else if (startsWith(bytes, CFB_SIGNATURE)) sheets = readXls(bytes, caps);
   else throw notAWorkbook(fileName);
   if (sheets.every((sheet) => sheet.rows.length === 0)) {

@@ -32,3 +32,6 @@ export const ratioFloorBytes = 1024 * 1024;
 
 /** Nesting depth of workbook XML; real parts nest under 10 deep. */
 export const maxXmlDepth = 64;
+
+/** Longest single tag, comment, CDATA section or processing instruction in workbook XML. */
+export const maxXmlMarkupChars = 1024 * 1024;

@@ -13,8 +13,8 @@ import { WorkbookError } from './errors.js';
 import type { ReadLimits } from './limits.js';
 import { SheetBuilder } from './sheet.js';
 import type { Sheet } from './sheet.js';
-import { XmlStream } from './xml.js';
-import type { XmlHandler } from './xml.js';
+import { parseXml } from './xml.js';
+import type { XmlAttributes, XmlHandler } from './xml.js';
 import { openSafeZip } from './zip.js';
 import type { SafeZip } from './zip.js';
 import { isoDateText, numberText, openpyxlDateText, openpyxlDurationText } from './values.js';
@@ -27,10 +27,8 @@ const REL_STYLES = /\/styles$/;
 const malformed = (detail: string, where: { sheet?: string; row?: number } = {}): WorkbookError =>
   new WorkbookError('xlsform.malformed_workbook', `The .xlsx workbook is damaged: ${detail}. Re-save it from Excel or LibreOffice and upload it again.`, where);
 
-async function parsePart(zip: SafeZip, part: string, handler: XmlHandler): Promise<void> {
-  const xml = new XmlStream(part, handler);
-  await zip.stream(part, (chunk) => xml.write(chunk));
-  xml.end();
+function parsePart(zip: SafeZip, part: string, handler: XmlHandler): void {
+  parseXml(part, zip.read(part), handler);
 }
 
 interface Relationship {
@@ -53,22 +51,22 @@ function relsPartOf(part: string): string {
   return `${part.slice(0, slash + 1)}_rels/${part.slice(slash + 1)}.rels`;
 }
 
-async function readRelationships(zip: SafeZip, part: string): Promise<Map<string, Relationship>> {
+function readRelationships(zip: SafeZip, part: string): Map<string, Relationship> {
   const rels = new Map<string, Relationship>();
   const relsPart = relsPartOf(part);
   if (!zip.has(relsPart)) return rels;
-  await parsePart(zip, relsPart, {
+  parsePart(zip, relsPart, {
     open(name, attrs) {
-      if (name !== 'Relationship' || attrs.TargetMode === 'External') return;
-      const { Id: id, Type: type, Target: target } = attrs;
+      if (name !== 'Relationship' || attrs.get('TargetMode') === 'External') return;
+      const [id, type, target] = [attrs.get('Id'), attrs.get('Type'), attrs.get('Target')];
       if (id !== undefined && type !== undefined && target !== undefined) rels.set(id, { type, target: resolveTarget(part, target) });
     },
   });
   return rels;
 }
 
-async function findWorkbookPart(zip: SafeZip): Promise<string> {
-  const packageRels = await readRelationships(zip, '');
+function findWorkbookPart(zip: SafeZip): string {
+  const packageRels = readRelationships(zip, '');
   for (const rel of packageRels.values()) if (REL_OFFICE_DOCUMENT.test(rel.type)) return rel.target;
   return 'xl/workbook.xml';
 }
@@ -78,17 +76,21 @@ interface SheetRef {
   relId: string;
 }
 
-async function readWorkbookPart(zip: SafeZip, part: string): Promise<{ sheets: SheetRef[]; date1904: boolean }> {
+function readWorkbookPart(zip: SafeZip, part: string): { sheets: SheetRef[]; date1904: boolean } {
   const sheets: SheetRef[] = [];
   let date1904 = false;
-  await parsePart(zip, part, {
+  parsePart(zip, part, {
     open(name, attrs) {
-      if (name === 'workbookPr') date1904 = attrs.date1904 === '1' || attrs.date1904 === 'true';
+      if (name === 'workbookPr') {
+        const flag = attrs.get('date1904');
+        date1904 = flag === '1' || flag === 'true';
+      }
       if (name !== 'sheet') return;
       // The relationship id is namespaced; its prefix is whatever the file chose (usually r:).
-      const relKey = Object.keys(attrs).find((key) => key.endsWith(':id'));
-      const relId = relKey === undefined ? undefined : attrs[relKey];
-      if (attrs.name !== undefined && relId !== undefined) sheets.push({ name: attrs.name, relId });
+      const relKey = attrs.names().find((key) => key.endsWith(':id'));
+      const relId = relKey === undefined ? undefined : attrs.get(relKey);
+      const sheetName = attrs.get('name');
+      if (sheetName !== undefined && relId !== undefined) sheets.push({ name: sheetName, relId });
     },
   });
   return { sheets, date1904 };
@@ -116,17 +118,17 @@ interface CellStyles {
   durations: Set<number>;
 }
 
-async function readStyles(zip: SafeZip, part: string | undefined): Promise<CellStyles> {
+function readStyles(zip: SafeZip, part: string | undefined): CellStyles {
   const styles: CellStyles = { dates: new Set(), durations: new Set() };
   if (part === undefined || !zip.has(part)) return styles;
   const customFormats = new Map<number, string>();
   const xfFormats: number[] = [];
   let inCellXfs = false;
-  await parsePart(zip, part, {
+  parsePart(zip, part, {
     open(name, attrs) {
-      if (name === 'numFmt') customFormats.set(Number(attrs.numFmtId), attrs.formatCode ?? '');
+      if (name === 'numFmt') customFormats.set(Number(attrs.get('numFmtId')), attrs.get('formatCode') ?? '');
       else if (name === 'cellXfs') inCellXfs = true;
-      else if (name === 'xf' && inCellXfs) xfFormats.push(Number(attrs.numFmtId ?? 0));
+      else if (name === 'xf' && inCellXfs) xfFormats.push(Number(attrs.get('numFmtId') ?? 0));
     },
     close(name) {
       if (name === 'cellXfs') inCellXfs = false;
@@ -183,14 +185,14 @@ class RichTextCollector {
   }
 }
 
-async function readSharedStrings(zip: SafeZip, part: string | undefined, limits: ReadLimits): Promise<string[]> {
+function readSharedStrings(zip: SafeZip, part: string | undefined, limits: ReadLimits): string[] {
   const strings: string[] = [];
   if (part === undefined || !zip.has(part)) return strings;
   const collector = new RichTextCollector(limits.maxCellChars, () => {
     throw new WorkbookError('xlsform.too_large', `The workbook is too large to convert: a shared string holds more than ${limits.maxCellChars} characters.`);
   });
   let inItem = false;
-  await parsePart(zip, part, {
+  parsePart(zip, part, {
     open(name) {
       if (name === 'si') inItem = true;
       if (inItem) collector.open(name);
@@ -222,9 +224,12 @@ function splitReference(reference: string): { column: number; row: number } | un
   }
   if (letters === 0 || letters > 3) return undefined;
   if (reference.charCodeAt(at) === 36) at++;
-  const digits = reference.slice(at);
-  if (!/^\d+$/.test(digits)) return undefined;
-  return { column, row: Number(digits) };
+  const digits = at;
+  for (; at < reference.length; at++) {
+    const code = reference.charCodeAt(at);
+    if (code < 48 || code > 57) return undefined;
+  }
+  return at === digits ? undefined : { column, row: Number(reference.slice(digits)) };
 }
 
 /** The sheet's declared extent (1-based bounds), as openpyxl's read-only mode trusts it. */
@@ -279,7 +284,7 @@ interface PendingCell {
   text: string;
 }
 
-async function readSheet(zip: SafeZip, part: string, name: string, base: Omit<CellContext, 'sheet' | 'row'>, limits: ReadLimits): Promise<Sheet> {
+function readSheet(zip: SafeZip, part: string, name: string, base: Omit<CellContext, 'sheet' | 'row'>, limits: ReadLimits): Sheet {
   const builder = new SheetBuilder(name, limits);
   const ctx: CellContext = { ...base, sheet: name, row: 0 };
   let dimension: { maxRow: number; maxCol: number } | undefined;
@@ -301,14 +306,15 @@ async function readSheet(zip: SafeZip, part: string, name: string, base: Omit<Ce
     throw builder.cellTooLong(rowNumber - 1);
   };
 
-  const openCell = (attrs: Record<string, string>): void => {
-    const ref = attrs.r;
+  const openCell = (attrs: XmlAttributes): void => {
+    const ref = attrs.get('r');
     const refColumn = ref === undefined ? undefined : splitReference(ref)?.column;
     if (ref !== undefined && refColumn === undefined) throw malformed(`the cell reference "${ref}" is invalid`, { sheet: name, row: rowNumber });
     column = refColumn ?? lastColumn + 1;
     lastColumn = column;
-    type = attrs.t ?? 'n';
-    style = attrs.s ? Number(attrs.s) : 0;
+    type = attrs.get('t') ?? 'n';
+    const styleIndex = attrs.get('s');
+    style = styleIndex ? Number(styleIndex) : 0;
     value = undefined;
     inlineText = undefined;
   };
@@ -320,7 +326,7 @@ async function readSheet(zip: SafeZip, part: string, name: string, base: Omit<Ce
     for (const cell of rowCells) if (cell.column <= width) builder.set(rowNumber - 1, cell.column - 1, cell.text);
   };
 
-  await parsePart(zip, part, {
+  parsePart(zip, part, {
     open(tag, attrs) {
       if (pastEnd) return;
       if (inline) {
@@ -328,12 +334,15 @@ async function readSheet(zip: SafeZip, part: string, name: string, base: Omit<Ce
         return;
       }
       switch (tag) {
-        case 'dimension':
-          dimension = attrs.ref === undefined ? undefined : parseDimension(attrs.ref);
+        case 'dimension': {
+          const ref = attrs.get('ref');
+          dimension = ref === undefined ? undefined : parseDimension(ref);
           break;
+        }
         case 'row': {
-          const declared = attrs.r === undefined ? undefined : Number(attrs.r);
-          if (declared !== undefined && !Number.isInteger(declared)) throw malformed(`the row number "${attrs.r}" is invalid`, { sheet: name });
+          const rowAttribute = attrs.get('r');
+          const declared = rowAttribute === undefined ? undefined : Number(rowAttribute);
+          if (declared !== undefined && !Number.isInteger(declared)) throw malformed(`the row number "${rowAttribute}" is invalid`, { sheet: name });
           rowNumber = declared ?? rowNumber + 1;
           ctx.row = rowNumber;
           if (dimension && rowNumber > dimension.maxRow) {
@@ -394,27 +403,23 @@ async function readSheet(zip: SafeZip, part: string, name: string, base: Omit<Ce
   return builder.finish();
 }
 
-export async function readXlsx(bytes: Buffer, limits: ReadLimits): Promise<Sheet[]> {
-  const zip = await openSafeZip(bytes, limits);
-  try {
-    const workbookPart = await findWorkbookPart(zip);
-    if (!zip.has(workbookPart)) {
-      throw new WorkbookError('xlsform.not_a_workbook', 'The file is a zip archive but not an Excel workbook (no workbook part). Upload an .xlsx or .xls XLSForm.');
-    }
-    const { sheets: refs, date1904 } = await readWorkbookPart(zip, workbookPart);
-    const rels = await readRelationships(zip, workbookPart);
-    const relOfType = (pattern: RegExp): string | undefined => [...rels.values()].find((rel) => pattern.test(rel.type))?.target;
-    const sharedStrings = await readSharedStrings(zip, relOfType(REL_SHARED_STRINGS), limits);
-    const styles = await readStyles(zip, relOfType(REL_STYLES));
-    const sheets: Sheet[] = [];
-    for (const ref of refs) {
-      const rel = rels.get(ref.relId);
-      // Chart sheets and dialog sheets hold no cells.
-      if (!rel || !REL_WORKSHEET.test(rel.type)) continue;
-      sheets.push(await readSheet(zip, rel.target, ref.name, { sharedStrings, styles, date1904 }, limits));
-    }
-    return sheets;
-  } finally {
-    zip.close();
+export function readXlsx(bytes: Buffer, limits: ReadLimits): Sheet[] {
+  const zip = openSafeZip(bytes, limits);
+  const workbookPart = findWorkbookPart(zip);
+  if (!zip.has(workbookPart)) {
+    throw new WorkbookError('xlsform.not_a_workbook', 'The file is a zip archive but not an Excel workbook (no workbook part). Upload an .xlsx or .xls XLSForm.');
   }
+  const { sheets: refs, date1904 } = readWorkbookPart(zip, workbookPart);
+  const rels = readRelationships(zip, workbookPart);
+  const relOfType = (pattern: RegExp): string | undefined => [...rels.values()].find((rel) => pattern.test(rel.type))?.target;
+  const sharedStrings = readSharedStrings(zip, relOfType(REL_SHARED_STRINGS), limits);
+  const styles = readStyles(zip, relOfType(REL_STYLES));
+  const sheets: Sheet[] = [];
+  for (const ref of refs) {
+    const rel = rels.get(ref.relId);
+    // Chart sheets and dialog sheets hold no cells.
+    if (!rel || !REL_WORKSHEET.test(rel.type)) continue;
+    sheets.push(readSheet(zip, rel.target, ref.name, { sharedStrings, styles, date1904 }, limits));
+  }
+  return sheets;
 }
