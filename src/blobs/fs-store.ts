@@ -47,6 +47,8 @@ class Measure extends Transform {
 export class FsBlobStore implements BlobStore {
   private readonly sealKey: Buffer;
   private readonly addressKey: Buffer;
+  /** Directories known to exist: a put then costs no mkdir (a hot path for phone submissions). */
+  private readonly knownDirs = new Set<string>();
 
   constructor(
     private readonly root: string,
@@ -58,21 +60,21 @@ export class FsBlobStore implements BlobStore {
 
   async put(content: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
     const tmpDir = path.join(this.root, 'tmp');
-    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    await this.ensureDir(tmpDir);
     const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
     const measure = new Measure(this.addressKey, options.maxBytes ?? Number.MAX_SAFE_INTEGER);
     try {
       const source = Buffer.isBuffer(content) ? Readable.from([content]) : content;
       await pipeline(source, measure, new SealStream(this.sealKey), createWriteStream(tmp, { mode: 0o600 }));
-      await fsyncPath(tmp);
+      await fsyncPath(tmp, 'file');
       const blob = measure.result();
       const final = this.pathOf(blob.id);
-      await mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
+      await this.ensureDir(path.dirname(final));
       if (await exists(final)) {
         await rm(tmp, { force: true });
       } else {
         await rename(tmp, final);
-        await fsyncPath(path.dirname(final));
+        await fsyncPath(path.dirname(final), 'directory');
       }
       return blob;
     } catch (err) {
@@ -98,6 +100,12 @@ export class FsBlobStore implements BlobStore {
     await rm(this.pathOf(id), { force: true });
   }
 
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.knownDirs.add(dir);
+  }
+
   private pathOf(id: string): string {
     if (!ID_PATTERN.test(id)) throw new BlobError('blob.bad_id', 'A blob id is 64 lowercase hex characters.');
     return path.join(this.root, id.slice(0, 2), id.slice(2, 4), id);
@@ -114,10 +122,11 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-async function fsyncPath(target: string): Promise<void> {
+/** A file's content needs only fdatasync; a directory's new entry needs a full fsync. */
+async function fsyncPath(target: string, what: 'file' | 'directory'): Promise<void> {
   const handle = await open(target, 'r');
   try {
-    await handle.sync();
+    await (what === 'file' ? handle.datasync() : handle.sync());
   } finally {
     await handle.close();
   }
