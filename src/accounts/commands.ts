@@ -6,9 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, type ConfigSources } from '../config/config.js';
-import { ensureSecretKey } from '../config/secret-key.js';
-import { migrateToLatest, openDatabase } from '../db/database.js';
+import { withDatabase } from '../cli/support.js';
+import type { ConfigSources } from '../config/config.js';
 import { createApiToken, type TokenScope } from './api-tokens.js';
 import { createAccountsContext, type AccountsContext } from './context.js';
 import { MAX_IMPORT_BYTES, parseUserImport, type ImportFormat } from './import-file.js';
@@ -126,15 +125,8 @@ export function tokenCommand(sources: () => ConfigSources, io: CommandIo = proce
   return token;
 }
 
-async function withAccounts(sources: () => ConfigSources, work: (accounts: AccountsContext) => Promise<void>): Promise<void> {
-  const config = ensureSecretKey(loadConfig(sources()));
-  const database = openDatabase(config);
-  try {
-    await migrateToLatest(database);
-    await work(createAccountsContext(database, config, { info: (_details, message) => console.error(message) }));
-  } finally {
-    await database.close();
-  }
+function withAccounts(sources: () => ConfigSources, work: (accounts: AccountsContext) => Promise<void>): Promise<void> {
+  return withDatabase(sources, (database, config) => work(createAccountsContext(database, config, { info: (_details, message) => console.error(message) })));
 }
 
 function readImportFile(file: string): string {

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig, type ConfigSources } from '../config/config.js';
-import { openDatabase } from '../db/database.js';
+import { withDatabase } from '../cli/support.js';
+import type { ConfigSources } from '../config/config.js';
 import { verifyAuditChain, type Anchor } from './verify.js';
 
 /** `fieldkeep audit …`: commands that work on the audit log directly, with shell access to the server. */
@@ -10,9 +10,8 @@ export function auditCommand(sources: () => ConfigSources): Command {
     .command('verify')
     .description('Recompute the audit chain and report the first changed, removed or inserted entry; exit 0 only when intact.')
     .option('--anchor <id:hash>', 'an entry id and hash kept outside the database (from an "audit head" log line); repeatable', collectAnchor, [])
-    .action(async (options: { anchor: Anchor[] }) => {
-      const database = openDatabase(loadConfig(sources()));
-      try {
+    .action(async (options: { anchor: Anchor[] }) =>
+      withDatabase(sources, async (database) => {
         const report = await verifyAuditChain(database.db, options.anchor);
         if (report.intact) {
           console.log(`audit log intact: ${report.entries} entries; head ${report.head.id} ${report.head.hash}`);
@@ -22,10 +21,8 @@ export function auditCommand(sources: () => ConfigSources): Command {
           console.log(`${report.entries} entries before it verified`);
           process.exitCode = 1;
         }
-      } finally {
-        await database.close();
-      }
-    });
+      }),
+    );
   return audit;
 }
 

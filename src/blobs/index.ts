@@ -1,3 +1,4 @@
 export type { BlobStore, PutOptions, StoredBlob } from './store.js';
 export { FsBlobStore } from './fs-store.js';
+export { openBlobStore } from './open.js';
 export { BlobError, type BlobErrorCode } from './errors.js';

@@ -1,15 +1,13 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createMailer } from '../accounts/index.js';
-import { loadConfig, type Config, type ConfigSources } from '../config/config.js';
-import { openDatabase, type Database } from '../db/database.js';
+import { COMMAND_LINE, recordId, wholeNumber, withDatabase } from '../cli/support.js';
+import type { Config, ConfigSources } from '../config/config.js';
 import { isProjectRole, type ProjectRole } from '../access/verbs.js';
 import { createLogger } from '../server/logger.js';
 import { grantEmergencyAccess, type EmergencyGrantOutcome } from './emergency.js';
 import { findMember } from './queries.js';
 import { createProject } from './service.js';
 import { activeUser, addMember, changeMember, type AssignableRole } from './sharing.js';
-
-const CLI = { actorLabel: 'command line' } as const;
 
 /** `fieldkeep project …`: scriptable project set-up from the server's shell. */
 export function projectCommand(sources: () => ConfigSources): Command {
@@ -23,22 +21,22 @@ export function projectCommand(sources: () => ConfigSources): Command {
     .action(async (options: { name: string; owner: string; description: string }) =>
       withDatabase(sources, async ({ db }) => {
         const owner = await activeUser(db, options.owner);
-        console.log(await createProject(db, owner.id, { name: options.name, description: options.description }, CLI));
+        console.log(await createProject(db, owner.id, { name: options.name, description: options.description }, COMMAND_LINE));
       }),
     );
   project
     .command('share')
     .description("Give USER a role in a project, or change the role they have.")
-    .requiredOption('--project <id>', 'the project id', positiveInt)
+    .requiredOption('--project <id>', 'the project id', recordId)
     .requiredOption('--user <username>', 'the account to share with')
     .requiredOption('--role <role>', 'manager, editor, viewer, reviewer or collector', assignableRole)
     .action(async (options: { project: number; user: string; role: AssignableRole }) =>
       withDatabase(sources, async ({ db }) => {
         const user = await activeUser(db, options.user);
         if ((await findMember(db, options.project, user.id)) === undefined) {
-          await addMember(db, options.project, { username: options.user, role: options.role }, CLI);
+          await addMember(db, options.project, { username: options.user, role: options.role }, COMMAND_LINE);
         } else {
-          await changeMember(db, options.project, user.id, { role: options.role }, CLI);
+          await changeMember(db, options.project, user.id, { role: options.role }, COMMAND_LINE);
         }
         console.log(`${user.username} is now ${options.role} in project ${options.project}`);
       }),
@@ -52,14 +50,13 @@ export function accessCommand(sources: () => ConfigSources): Command {
   access
     .command('grant-emergency')
     .description("Give USER a time-limited role in a project without its owner's grant; written to the audit log and shown to the owner.")
-    .requiredOption('--project <id>', 'the project id', positiveInt)
+    .requiredOption('--project <id>', 'the project id', recordId)
     .requiredOption('--user <username>', 'who gets access')
     .requiredOption('--reason <text>', 'why (recorded in the audit log and shown to the owner)')
-    .requiredOption('--hours <n>', 'how long, 1 to 168', positiveInt)
+    .requiredOption('--hours <n>', 'how long, 1 to 168', wholeNumber(1, 168))
     .option('--role <role>', 'the role given', anyRole, 'viewer' as ProjectRole)
     .action(async (options: { project: number; user: string; reason: string; hours: number; role: ProjectRole }) => {
-      const config = loadConfig(sources());
-      await withDatabase(sources, async ({ db }) => {
+      await withDatabase(sources, async ({ db }, config) => {
         const outcome = await grantEmergencyAccess(db, { projectId: options.project, username: options.user, role: options.role, reason: options.reason, hours: options.hours });
         console.log(`emergency ${options.role} access for ${options.user} to project ${options.project} until ${outcome.expiresAt}`);
         await tellOwner(config, outcome, options);
@@ -90,20 +87,6 @@ async function tellOwner(config: Config, outcome: EmergencyGrantOutcome, grant: 
       `It ends at ${outcome.expiresAt} (UTC). It is recorded in the project's audit log and shown on the project until then.`,
     ].join('\n\n'),
   });
-}
-
-async function withDatabase(sources: () => ConfigSources, work: (database: Database) => Promise<void>): Promise<void> {
-  const database = openDatabase(loadConfig(sources()));
-  try {
-    await work(database);
-  } finally {
-    await database.close();
-  }
-}
-
-function positiveInt(text: string): number {
-  if (!/^[1-9]\d{0,9}$/.test(text)) throw new InvalidArgumentError('give a whole number of 1 or more');
-  return Number(text);
 }
 
 function anyRole(text: string): ProjectRole {

@@ -1,12 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { describeDatabase } from '../config/config.js';
 import { ensureSecretKey } from '../config/secret-key.js';
 import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
 import { buildServer, type RouteModule } from './app.js';
-import { FsBlobStore } from '../blobs/index.js';
+import { openBlobStore } from '../blobs/index.js';
 import type { App } from './context.js';
 import type { RouteRegistry } from './route-registry.js';
 import { createLogger } from './logger.js';
@@ -31,10 +29,8 @@ export interface StartOptions {
 
 export async function startServer(baseConfig: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = createLogger(baseConfig.logLevel, options.logDestination);
-  const blobRoot = path.join(baseConfig.dataDir, 'blobs');
-  mkdirSync(blobRoot, { recursive: true, mode: 0o700 });
   const config = ensureSecretKey(baseConfig);
-  const blobs = new FsBlobStore(blobRoot, config.secretKey as string);
+  const blobs = openBlobStore(config);
   const database = openDatabase(config);
   try {
     const { applied } = await migrateToLatest(database);
