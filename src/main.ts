@@ -8,6 +8,8 @@ import { tokenCommand, userCommand } from './accounts/commands.js';
 import { auditCommand } from './audit/index.js';
 import { accessCommand, projectCommand } from './projects/index.js';
 import { xlsformCommand } from './xlsform/commands.js';
+import { deviceCommand } from './devices/index.js';
+import { formCommand } from './forms/commands.js';
 
 const sources = () => ({ env: process.env, cwd: process.cwd() });
 
@@ -63,6 +65,8 @@ program.addCommand(tokenCommand(sources));
 program.addCommand(projectCommand(sources));
 program.addCommand(accessCommand(sources));
 program.addCommand(xlsformCommand());
+program.addCommand(formCommand(sources));
+program.addCommand(deviceCommand(sources));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -9,6 +9,8 @@ import { buildServer, domainRoutes } from '../server/app.js';
 import { createLogger } from '../server/logger.js';
 import type { RegisteredRoute } from '../server/route-registry.js';
 import { addMember, createProject, grantEmergencyAccess } from '../projects/index.js';
+import { createDevice } from '../devices/index.js';
+import { createPublicLink } from '../public-links/index.js';
 import { routePermissions, type RoutePermission } from './permissions.js';
 import { isProjectVerb, projectVerbs, roleVerbs, type ProjectRole } from './verbs.js';
 
@@ -50,13 +52,26 @@ const allowedByGrid = new Map<string, Set<ProjectRole>>(
     .map(([verb, ...marks]) => [verb!, new Set(gridRoles.filter((_, i) => marks[i] === 'x'))]),
 );
 
-type Caller = 'anonymous' | 'outsider' | 'admin' | 'admin_emergency' | 'admin_expired' | ProjectRole;
-const callers: Caller[] = ['anonymous', 'outsider', 'admin', 'admin_emergency', 'admin_expired', 'owner', 'manager', 'editor', 'viewer', 'reviewer', 'collector'];
+/** `public_link`: whoever holds a public link to one form; it is no person, so it has no account headers. */
+type Person = 'outsider' | 'admin' | 'admin_emergency' | 'admin_expired' | ProjectRole;
+type Caller = 'anonymous' | 'public_link' | Person;
+const callers: Caller[] = ['anonymous', 'outsider', 'admin', 'admin_emergency', 'admin_expired', 'owner', 'manager', 'editor', 'viewer', 'reviewer', 'collector', 'public_link'];
 const memberRoles = ['manager', 'editor', 'viewer', 'reviewer', 'collector'] as const;
+/** What a public link may do, written out independently of `verbs.ts`. */
+const publicLinkGrid = new Set(['form.read', 'submission.create']);
 
-type Outcome = 'allowed' | 'auth.required' | 'access.denied' | 'access.admin_without_grant' | 'project.not_found';
+type Outcome = 'allowed' | 'auth.required' | 'auth.invalid_token' | 'access.denied' | 'access.admin_without_grant' | 'project.not_found';
 
-function expected(permission: RoutePermission, caller: Caller): Outcome {
+/**
+ * A public link works only as the token in a `/key/:token/…` path, and there only for its own
+ * form's discovery and submission. Anywhere else, sent as a Bearer token, it is no credential.
+ */
+function expectedForPublicLink(permission: RoutePermission, route: RegisteredRoute): Outcome {
+  if (!isDeviceKeyRoute(route)) return 'auth.invalid_token';
+  return publicLinkGrid.has(permission) ? 'allowed' : 'access.denied';
+}
+
+function expected(permission: RoutePermission, caller: Exclude<Caller, 'public_link'>): Outcome {
   if (permission === 'public') return 'allowed';
   if (caller === 'anonymous') return 'auth.required';
   if (permission === 'authenticated') return 'allowed';
@@ -67,14 +82,26 @@ function expected(permission: RoutePermission, caller: Caller): Outcome {
   return allowedByGrid.get(permission)?.has(role) ? 'allowed' : 'access.denied';
 }
 
-function observed(body: { code?: string } | undefined): Outcome {
-  const code = body?.code;
-  return code === 'auth.required' || code === 'access.denied' || code === 'access.admin_without_grant' || code === 'project.not_found' ? code : 'allowed';
+/**
+ * On a route reached through a device token in its path (`/key/:token/…`, the OpenRosa routes for
+ * phones), the matrix puts a token of the project's own device there. That token is the only
+ * credential such a route considers, so whoever calls, a collector is asking — except the
+ * public-link caller, whose own link token goes in the path instead.
+ */
+const isDeviceKeyRoute = (route: RegisteredRoute) => route.url.startsWith('/key/:token/');
+
+/** The refusal code: in a problem+json body, or (OpenRosa routes answer XML) in `X-Fieldkeep-Error`. */
+function observed(code: string | undefined): Outcome {
+  return code === 'auth.required' || code === 'auth.invalid_token' || code === 'access.denied' || code === 'access.admin_without_grant' || code === 'project.not_found'
+    ? code
+    : 'allowed';
 }
 
-/** Real ids where the path names a project or a member; a harmless placeholder elsewhere. */
-function pathFor(route: RegisteredRoute, projectId: number, memberId: number): string {
+/** Real ids where the path names a project, a member or a form (when given); a harmless placeholder elsewhere. */
+function pathFor(route: RegisteredRoute, projectId: number, memberId: number, pathToken = '', xmlFormId = '999999'): string {
   return route.url
+    .replace(':token', pathToken)
+    .replace(':xmlFormId', xmlFormId)
     .replace(':projectId', String(projectId))
     .replace(':userId', String(memberId))
     .replace(/:[A-Za-z_]+/g, '999999')
@@ -88,16 +115,42 @@ it('uses the role table the policy uses', () => {
   }
 });
 
+const matrixForm = (formId: string) => `<?xml version="1.0"?>
+<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml">
+ <h:head><h:title>${formId}</h:title><model><instance><data id="${formId}" version="1"><n/><meta><instanceID/></meta></data></instance></model></h:head>
+ <h:body><input ref="/data/n"><label>N</label></input></h:body>
+</h:html>`;
+
 describeEachDatabase('the role × verb × route matrix', (kind) => {
   const env = useTestServer(kind, testUserSettings);
-  const people = {} as Record<Exclude<Caller, 'anonymous'>, TestUser>;
+  const people = {} as Record<Person, TestUser>;
   const routes = () => env().server.registry.routes;
+  /** A live public link of another project: what the public-link caller presents off the token paths. */
+  let strayLinkToken: string;
 
   beforeAll(async () => {
     for (const caller of callers) {
-      if (caller !== 'anonymous') people[caller] = await createTestUser(env(), `m_${caller}`, { admin: caller.startsWith('admin') });
+      if (caller !== 'anonymous' && caller !== 'public_link') people[caller] = await createTestUser(env(), `m_${caller}`, { admin: caller.startsWith('admin') });
     }
+    strayLinkToken = (await publicLinkIn(await freshProject(), 'stray')).token;
   });
+
+  async function publishForm(projectId: number, formId: string): Promise<void> {
+    const upload = await fetch(`${env().url}/api/v1/projects/${projectId}/forms?publish=true`, {
+      method: 'POST',
+      headers: { ...people.owner.headers, 'content-type': 'application/xml' },
+      body: matrixForm(formId),
+    });
+    expect(upload.status).toBe(201);
+  }
+
+  /** Publishes a form in the project and makes a public link to it. */
+  async function publicLinkIn(projectId: number, formId: string): Promise<{ token: string; formId: string }> {
+    await publishForm(projectId, formId);
+    const access = { projectId, onlyForm: null };
+    const { token } = await createPublicLink(env().server.database.db, env().config.publicUrl, access, formId, { label: 'matrix' }, { actorLabel: 'matrix set-up' });
+    return { token, formId };
+  }
 
   /** A fresh project with one person in each role, so a call that changes it affects no other case. */
   async function freshProject(): Promise<number> {
@@ -115,20 +168,37 @@ describeEachDatabase('the role × verb × route matrix', (kind) => {
    * held to answering with the same status as GET on the same path, and takes GET's outcome.
    */
   async function callAs(caller: Caller, route: RegisteredRoute, projectId: number): Promise<Outcome | string> {
-    const path = pathFor(route, projectId, people.collector.id);
+    const path = await pathAs(caller, route, projectId);
     if (route.method !== 'HEAD') return (await send(caller, route.method, path)).outcome;
     const [head, get] = [await send(caller, 'HEAD', path), await send(caller, 'GET', path)];
     return head.status === get.status ? get.outcome : `HEAD ${head.status} but GET ${get.status}`;
   }
 
+  /** On a token path: a public link to a real form of the project for the public-link caller, else a device's token. */
+  async function pathAs(caller: Caller, route: RegisteredRoute, projectId: number): Promise<string> {
+    if (!isDeviceKeyRoute(route)) return pathFor(route, projectId, people.collector.id);
+    if (caller === 'public_link') {
+      const link = await publicLinkIn(projectId, 'linked');
+      return pathFor(route, projectId, people.collector.id, link.token, link.formId);
+    }
+    const device = await createDevice(env().server.database.db, env().config.publicUrl, projectId, { label: 'matrix' }, { actorLabel: 'matrix set-up' });
+    return pathFor(route, projectId, people.collector.id, device.token);
+  }
+
+  function headersOf(caller: Caller): Record<string, string> {
+    if (caller === 'anonymous') return {};
+    if (caller === 'public_link') return { authorization: `Bearer ${strayLinkToken}` };
+    return { ...people[caller].headers };
+  }
+
   async function send(caller: Caller, method: string, path: string): Promise<{ status: number; outcome: Outcome }> {
-    const headers: Record<string, string> = caller === 'anonymous' ? {} : { ...people[caller].headers };
+    const headers = headersOf(caller);
     const hasBody = ['POST', 'PUT', 'PATCH'].includes(method);
     if (hasBody) headers['content-type'] = 'application/json';
     const response = await fetch(`${env().url}${path}`, { method, headers, ...(hasBody ? { body: '{}' } : {}) });
     const text = await response.text();
     const body = /json/.test(response.headers.get('content-type') ?? '') && text ? (JSON.parse(text) as { code?: string }) : undefined;
-    return { status: response.status, outcome: observed(body) };
+    return { status: response.status, outcome: observed(body?.code ?? response.headers.get('x-fieldkeep-error') ?? undefined) };
   }
 
   it('every route declares a known permission, and every project verb route names its project', () => {
@@ -148,7 +218,7 @@ describeEachDatabase('the role × verb × route matrix', (kind) => {
       const permission = route.options.config!.permission!;
       for (const caller of callers) {
         const projectId = isProjectVerb(permission) || route.url.includes(':projectId') ? await freshProject() : 0;
-        const want = expected(permission, caller);
+        const want = caller === 'public_link' ? expectedForPublicLink(permission, route) : expected(permission, isDeviceKeyRoute(route) ? 'collector' : caller);
         const got = await callAs(caller, route, projectId);
         if (got !== want) {
           mismatches.push(`${route.method} ${route.url} as ${caller} (${permission}): expected ${want}, got ${got}`);
@@ -158,10 +228,28 @@ describeEachDatabase('the role × verb × route matrix', (kind) => {
     }
     expect(mismatches).toEqual([]);
     expect(cells).toBe(routes().length * callers.length);
+    // Every cell is a fresh project and one or two real requests: time grows with the route table.
+  }, 300_000);
+
+  it('shows a public link no other form: on every token path that names a form, another form is not found', async () => {
+    const projectId = await freshProject();
+    const link = await publicLinkIn(projectId, 'mine');
+    await publishForm(projectId, 'theirs');
+    const formPaths = routes().filter((r) => isDeviceKeyRoute(r) && r.url.includes(':xmlFormId'));
+    expect(formPaths.length).toBeGreaterThanOrEqual(6);
+    for (const route of formPaths) {
+      const own = await fetch(`${env().url}${pathFor(route, projectId, 0, link.token, 'mine')}`, { method: route.method });
+      expect(own.headers.get('x-fieldkeep-error'), `${route.method} ${route.url} (own form)`).not.toBe('form.not_found');
+      const other = await fetch(`${env().url}${pathFor(route, projectId, 0, link.token, 'theirs')}`, { method: route.method });
+      expect([other.status, other.headers.get('x-fieldkeep-error')], `${route.method} ${route.url} (another form)`).toEqual([404, 'form.not_found']);
+    }
+    const list = await (await fetch(`${env().url}/key/${link.token}/projects/${projectId}/formList`)).text();
+    expect(list).toContain('<formID>mine</formID>');
+    expect(list).not.toContain('theirs');
   });
 
   it('refuses an admin without a role every project route, and audits each refusal', async () => {
-    const projectRoutes = routes().filter((r) => isProjectVerb(r.options.config!.permission!));
+    const projectRoutes = routes().filter((r) => isProjectVerb(r.options.config!.permission!) && !isDeviceKeyRoute(r));
     expect(projectRoutes.length).toBeGreaterThan(5);
     const db = env().server.database.db;
     const projectId = await freshProject();

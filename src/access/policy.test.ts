@@ -4,7 +4,7 @@ import { can, currentRoles, decide, submissionRowFilter, type ProjectAccess } fr
 import { rowPassesFilter, type RowFilter } from './row-filter.js';
 
 const person = (isAdmin = false): Actor => ({ kind: 'user', userId: 5, username: 'p', isAdmin, credential: 'session', scope: 'write' });
-const access = (partial: Partial<ProjectAccess> = {}): ProjectAccess => ({ projectId: 9, role: null, rowFilter: null, emergencyGrants: [], ...partial });
+const access = (partial: Partial<ProjectAccess> = {}): ProjectAccess => ({ projectId: 9, role: null, rowFilter: null, emergencyGrants: [], onlyForm: null, ...partial });
 const noon = new Date('2026-06-01T12:00:00.000Z');
 
 describe('the policy', () => {
@@ -32,6 +32,19 @@ describe('the policy', () => {
     expect(can(device, 'submission.create', { project: access() }, noon)).toBe(true);
     expect(can(device, 'submission.read', { project: access() }, noon)).toBe(false);
     expect(can(device, 'submission.create', { project: access({ projectId: 10 }) }, noon)).toBe(false);
+  });
+
+  it('lets a public link read and submit to its own form only, and only when the access is narrowed to it', () => {
+    const link: Actor = { kind: 'public_link', linkId: 4, projectId: 9, xmlFormId: 'rain', once: false, label: 'poster' };
+    const narrowed = access({ onlyForm: 'rain' });
+    expect(can(link, 'form.read', { project: narrowed }, noon)).toBe(true);
+    expect(can(link, 'submission.create', { project: narrowed }, noon)).toBe(true);
+    for (const verb of ['project.read', 'submission.read', 'submission.update', 'form.update', 'export.create'] as const) {
+      expect(decide(link, verb, narrowed, noon), verb).toEqual({ allowed: false, refusal: 'access.denied' });
+    }
+    expect(can(link, 'form.read', { project: access() }, noon)).toBe(false);
+    expect(can(link, 'form.read', { project: access({ onlyForm: 'other' }) }, noon)).toBe(false);
+    expect(can(link, 'form.read', { project: access({ projectId: 10, onlyForm: 'rain' }) }, noon)).toBe(false);
   });
 
   it('honours an emergency grant until it expires, and not a moment after', () => {

@@ -1,6 +1,6 @@
 import type { Actor } from './actor.js';
 import type { RowFilter } from './row-filter.js';
-import { roleVerbs, type ProjectRole, type ProjectVerb } from './verbs.js';
+import { publicLinkVerbs, roleVerbs, type ProjectRole, type ProjectVerb } from './verbs.js';
 
 /** A time-limited role given from the command line (`fieldkeep access grant-emergency`). */
 export interface EmergencyGrant {
@@ -19,6 +19,13 @@ export interface ProjectAccess {
   rowFilter: RowFilter | null;
   /** The actor's emergency grants, current or not; the policy compares them with the clock. */
   emergencyGrants: readonly EmergencyGrant[];
+  /**
+   * The one form (its xmlFormId) the actor may see, or null for all of the project's forms. Set
+   * for a public link. Form queries apply it, as submission queries apply `rowFilter`, so every
+   * path to a form (the form list, a form by id, the form a submission names) is narrowed in
+   * the one place forms are fetched; another form is simply not found.
+   */
+  onlyForm: string | null;
 }
 
 export type Refusal = 'auth.required' | 'access.denied' | 'access.admin_without_grant' | 'project.not_found';
@@ -45,6 +52,9 @@ export function decide(actor: Actor, verb: ProjectVerb, access: ProjectAccess, n
     case 'device':
       // A device token is a collector for the one project it was made for.
       if (actor.projectId === access.projectId && roleVerbs.collector.has(verb)) return { allowed: true };
+      return { allowed: false, refusal: 'access.denied' };
+    case 'public_link':
+      if (actor.projectId === access.projectId && access.onlyForm === actor.xmlFormId && publicLinkVerbs.has(verb)) return { allowed: true };
       return { allowed: false, refusal: 'access.denied' };
     case 'user': {
       const roles = currentRoles(access, now);

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Executor } from '../audit/index.js';
 import type { Actor } from './actor.js';
 import type { ProjectAccess } from './policy.js';
-import { emergencyGrantsOf, findLiveProject, findMembership } from './queries.js';
+import { findLiveProject, personAccessRows } from './queries.js';
 import type { RowFilter } from './row-filter.js';
 import { isProjectRole, type ProjectRole } from './verbs.js';
 
@@ -18,20 +18,23 @@ declare module 'fastify' {
  * does not exist (or is deleted). Grants that expired before `now` are not loaded.
  */
 export async function loadProjectAccess(db: Executor, actor: Actor, projectId: number, now: Date = new Date()): Promise<ProjectAccess | undefined> {
-  const project = await findLiveProject(db, projectId);
-  if (project === undefined) return undefined;
-  const none: ProjectAccess = { projectId, role: null, rowFilter: null, emergencyGrants: [] };
-  if (actor.kind !== 'user') return none;
-  if (actor.userId === project.ownerId) return { ...none, role: 'owner' };
-  const [membership, grants] = await Promise.all([
-    findMembership(db, projectId, actor.userId),
-    emergencyGrantsOf(db, projectId, actor.userId, now.toISOString()),
-  ]);
+  const none: ProjectAccess = { projectId, role: null, rowFilter: null, emergencyGrants: [], onlyForm: null };
+  if (actor.kind !== 'user') {
+    if ((await findLiveProject(db, projectId)) === undefined) return undefined;
+    return actor.kind === 'public_link' ? { ...none, onlyForm: actor.xmlFormId } : none;
+  }
+  const rows = await personAccessRows(db, projectId, actor.userId, now.toISOString());
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  if (actor.userId === Number(first.owner_id)) return { ...none, role: 'owner' };
   return {
     projectId,
-    role: membership ? storedRole(membership.role) : null,
-    rowFilter: membership?.row_filter ? (JSON.parse(membership.row_filter) as RowFilter) : null,
-    emergencyGrants: grants.map((g) => ({ id: Number(g.id), role: storedRole(g.role), reason: g.reason, expiresAt: g.expires_at })),
+    role: first.member_role ? storedRole(first.member_role) : null,
+    rowFilter: first.row_filter ? (JSON.parse(first.row_filter) as RowFilter) : null,
+    emergencyGrants: rows.flatMap((g) =>
+      g.grant_id === null ? [] : [{ id: Number(g.grant_id), role: storedRole(g.grant_role!), reason: g.grant_reason!, expiresAt: g.grant_expires_at! }],
+    ),
+    onlyForm: null,
   };
 }
 

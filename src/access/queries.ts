@@ -11,23 +11,19 @@ export async function findLiveProject(db: Executor, projectId: number): Promise<
   return row && { id: Number(row.id), ownerId: Number(row.owner_id) };
 }
 
-export async function findMembership(db: Executor, projectId: number, userId: number) {
+/**
+ * What a person's access to a live project rests on, in one query: a row per emergency grant not
+ * expired at `since` (one row when there is none), each carrying the owner and the membership.
+ * No row when the project does not exist or is deleted.
+ */
+export function personAccessRows(db: Executor, projectId: number, userId: number, since: string) {
   return db
-    .selectFrom('project_members')
-    .select(['role', 'row_filter'])
-    .where('project_id', '=', projectId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-}
-
-/** A person's emergency grants in a project that had not expired at `since`. */
-export async function emergencyGrantsOf(db: Executor, projectId: number, userId: number, since: string) {
-  return db
-    .selectFrom('emergency_grants')
-    .select(['id', 'role', 'reason', 'expires_at'])
-    .where('project_id', '=', projectId)
-    .where('user_id', '=', userId)
-    .where('expires_at', '>', since)
-    .orderBy('id')
+    .selectFrom('projects as p')
+    .leftJoin('project_members as m', (join) => join.onRef('m.project_id', '=', 'p.id').on('m.user_id', '=', userId))
+    .leftJoin('emergency_grants as g', (join) => join.onRef('g.project_id', '=', 'p.id').on('g.user_id', '=', userId).on('g.expires_at', '>', since))
+    .select(['p.owner_id', 'm.role as member_role', 'm.row_filter', 'g.id as grant_id', 'g.role as grant_role', 'g.reason as grant_reason', 'g.expires_at as grant_expires_at'])
+    .where('p.id', '=', projectId)
+    .where('p.deleted_at', 'is', null)
+    .orderBy('g.id')
     .execute();
 }

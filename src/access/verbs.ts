@@ -62,6 +62,13 @@ export const roleVerbs: Readonly<Record<ProjectRole, ReadonlySet<ProjectVerb>>> 
   collector: new Set(collectorVerbs),
 };
 
+/**
+ * What a public link may do: fetch its form and submit to it. Unlike a collector it has no
+ * `project.read`, since whoever holds the link is anonymous; and which form it sees is narrowed
+ * by `ProjectAccess.onlyForm`, not here.
+ */
+export const publicLinkVerbs: ReadonlySet<ProjectVerb> = new Set(['form.read', 'submission.create'] as const satisfies readonly ProjectVerb[]);
+
 /** Roles that may be given through the sharing API; ownership changes only by transfer. */
 export const assignableRoles = ['manager', 'editor', 'viewer', 'reviewer', 'collector'] as const satisfies readonly Exclude<ProjectRole, 'owner'>[];
 

@@ -18,6 +18,7 @@ describe('generateToken', () => {
     ['opaque', /^[A-Za-z0-9]{43}$/],
     ['api', /^fk_pat_[A-Za-z0-9]{43}$/],
     ['device', /^fk_dev_[A-Za-z0-9]{43}$/],
+    ['public', /^fk_pub_[A-Za-z0-9]{43}$/],
   ] as const)('makes %s tokens of the documented shape', (kind, pattern) => {
     const token = generateToken(kind);
     expect(token).toMatch(pattern);

@@ -1,11 +1,12 @@
 /**
- * Opaque secrets: session cookies, CSRF and reset tokens, personal API tokens and device tokens.
+ * Opaque secrets: session cookies, CSRF and reset tokens, personal API tokens, device tokens and
+ * public-link tokens.
  *
  * Why base62 ([A-Za-z0-9]) and not Central's base64 variant ([A-Za-z0-9!$]): every base62 character
  * is an RFC 3986 "unreserved" character, so a token needs no percent-encoding anywhere in a URL
  * (ODK Collect puts device tokens in the path, `/key/<token>/…`), cannot be mangled by shells,
  * proxies or log tooling that treat `$` and `!` specially, and is selected whole by a double click.
- * The typed prefixes (`fk_pat_`, `fk_dev_`) use `_`, also unreserved, and let secret scanners and
+ * The typed prefixes (`fk_pat_`, `fk_dev_`, `fk_pub_`) use `_`, also unreserved, and let secret scanners and
  * log redaction recognise a leaked token; the opaque kind has no prefix because it never leaves
  * cookies and links the server itself builds.
  *
@@ -20,18 +21,20 @@ export const BASE62_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 /** 43 base62 characters carry 43 × log2(62) ≈ 256.03 bits. */
 export const TOKEN_SECRET_LENGTH = 43;
 
-export type TokenKind = 'opaque' | 'api' | 'device';
+export type TokenKind = 'opaque' | 'api' | 'device' | 'public';
 
 const TOKEN_PREFIXES: Readonly<Record<TokenKind, string>> = {
   opaque: '',
   api: 'fk_pat_',
   device: 'fk_dev_',
+  public: 'fk_pub_',
 };
 
 const TOKEN_PATTERNS: Readonly<Record<TokenKind, RegExp>> = {
   opaque: /^[A-Za-z0-9]{43}$/,
   api: /^fk_pat_[A-Za-z0-9]{43}$/,
   device: /^fk_dev_[A-Za-z0-9]{43}$/,
+  public: /^fk_pub_[A-Za-z0-9]{43}$/,
 };
 
 /** The minimum key size for keyedHash: HMAC-SHA256 gains nothing from more, and is weakened by less. */

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { Actor } from '../access/actor.js';
+import { actorIdOf, actorLabelOf, type Actor } from '../access/actor.js';
 import { isoNow } from '../db/columns.js';
 import type { Tables } from '../db/tables.js';
 import { canonicalJson } from './canonical-json.js';
@@ -85,8 +85,8 @@ function draftFields(event: AuditEvent): Draft {
   const actor = event.actor;
   return {
     actorKind: actor === undefined ? 'system' : actor.kind,
-    actorId: actor?.kind === 'user' ? actor.userId : actor?.kind === 'device' ? actor.deviceId : null,
-    actorLabel: event.actorLabel ?? (actor?.kind === 'user' ? actor.username : actor?.kind === 'device' ? actor.label : null),
+    actorId: actor === undefined ? null : actorIdOf(actor),
+    actorLabel: event.actorLabel ?? (actor === undefined ? null : actorLabelOf(actor)),
     address: event.address ?? null,
     userAgent: event.userAgent?.slice(0, 512) ?? null,
     action: event.action,

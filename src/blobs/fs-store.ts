@@ -1,6 +1,6 @@
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -41,8 +41,8 @@ class Measure extends Transform {
 
 /**
  * The local-directory blob store: `<root>/<id[0:2]>/<id[2:4]>/<id>`, written to a temporary file,
- * fsynced, then renamed into place and the directory fsynced, so a crash leaves either the whole
- * blob or none. Keys come from the server secret via HKDF, never from the database.
+ * fdatasynced, then renamed into place and the directory fsynced, so a crash leaves either the
+ * whole blob or none. Keys come from the server secret via HKDF, never from the database.
  */
 export class FsBlobStore implements BlobStore {
   private readonly sealKey: Buffer;
@@ -65,17 +65,14 @@ export class FsBlobStore implements BlobStore {
     const measure = new Measure(this.addressKey, options.maxBytes ?? Number.MAX_SAFE_INTEGER);
     try {
       const source = Buffer.isBuffer(content) ? Readable.from([content]) : content;
-      await pipeline(source, measure, new SealStream(this.sealKey), createWriteStream(tmp, { mode: 0o600 }));
-      await fsyncPath(tmp, 'file');
+      await writeDurably(tmp, (sink) => pipeline(source, measure, new SealStream(this.sealKey), sink));
       const blob = measure.result();
       const final = this.pathOf(blob.id);
       await this.ensureDir(path.dirname(final));
-      if (await exists(final)) {
-        await rm(tmp, { force: true });
-      } else {
-        await rename(tmp, final);
-        await fsyncPath(path.dirname(final), 'directory');
-      }
+      // Content that is already stored is simply replaced by the same content sealed anew: one
+      // rename costs less than asking first, and either file is whole whenever a crash comes.
+      await rename(tmp, final);
+      await fsyncDirectory(path.dirname(final));
       return blob;
     } catch (err) {
       await rm(tmp, { force: true });
@@ -122,11 +119,34 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** A file's content needs only fdatasync; a directory's new entry needs a full fsync. */
-async function fsyncPath(target: string, what: 'file' | 'directory'): Promise<void> {
-  const handle = await open(target, 'r');
+type Sink = (chunks: AsyncIterable<Buffer>) => Promise<void>;
+
+/**
+ * Creates the file and lets `produce` pipe content into it on that one descriptor; returns once the
+ * content is on disk. fdatasync suffices for a file's content: the rename that names it is made
+ * durable by the directory's fsync.
+ */
+async function writeDurably(file: string, produce: (sink: Sink) => Promise<void>): Promise<void> {
+  const handle = await open(file, 'wx', 0o600);
   try {
-    await (what === 'file' ? handle.datasync() : handle.sync());
+    await produce(async (chunks) => {
+      for await (const chunk of chunks) await writeAll(handle, chunk);
+    });
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset)).bytesWritten;
+}
+
+/** A directory's new entry needs a full fsync of the directory. */
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
   } finally {
     await handle.close();
   }

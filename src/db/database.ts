@@ -5,7 +5,9 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
+import { CommitGroup, type GroupedWork } from './commit-group.js';
 import { migrations } from './migrations/index.js';
+import { cachingStatements } from './statement-cache.js';
 import type { Tables } from './tables.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -15,6 +17,12 @@ export interface Database {
   readonly dialect: Dialect;
   /** The SQLite file, for the things only a file has (migration lock, backups). */
   readonly sqlitePath?: string;
+  /**
+   * Runs `work` in a transaction and resolves after its commit. On SQLite the transaction and its
+   * commit (one WAL fsync) may be shared with other work submitted at the same moment, each in its
+   * own savepoint (commit-group.ts); for frequent small writes such as phone submissions.
+   */
+  inGroupCommit<T>(work: GroupedWork<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -36,8 +44,9 @@ export function openDatabase(options: DatabaseOptions): Database {
     handle.pragma(`synchronous = ${options.sqliteSynchronous}`);
     handle.pragma('foreign_keys = ON');
     handle.pragma('busy_timeout = 5000');
-    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: handle }) });
-    return { db, dialect: 'sqlite', sqlitePath: target.path, close: () => db.destroy() };
+    const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
+    const group = new CommitGroup(db);
+    return { db, dialect: 'sqlite', sqlitePath: target.path, inGroupCommit: (work) => group.run(work), close: () => db.destroy() };
   }
   const pool = new pg.Pool({
     connectionString: target.url,
@@ -52,7 +61,8 @@ export function openDatabase(options: DatabaseOptions): Database {
   // An idle client's error (e.g. the server restarting) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  // PostgreSQL commits concurrent transactions together by itself, off this process's thread.
+  return { db, dialect: 'postgres', inGroupCommit: (work) => db.transaction().execute(work), close: () => db.destroy() };
 }
 
 /**

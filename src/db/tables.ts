@@ -192,6 +192,89 @@ export interface FormMediaTable {
   updated_at: string;
 }
 
+/** One logical submission (src/submissions): its first version's instanceID and its current version. */
+export interface SubmissionsTable {
+  id: Generated<number>;
+  project_id: number;
+  form_id: number;
+  instance_id: string;
+  current_version_id: number | null;
+  submitted_by_user_id: number | null;
+  submitted_by_device_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One version of a submission: the XML exactly as received (a blob), and who sent it. */
+export interface SubmissionVersionsTable {
+  id: Generated<number>;
+  submission_id: number;
+  form_id: number;
+  form_version_id: number;
+  instance_id: string;
+  deprecated_id: string | null;
+  instance_name: string | null;
+  encrypted: number;
+  xml_blob: string;
+  xml_sha256: string;
+  xml_size: number;
+  /** Answers as JSON text (src/xform parseSubmission); null for encrypted envelopes. */
+  fields_json: string | null;
+  submitted_by_kind: string;
+  /** The user's or device's id, by `submitted_by_kind`. */
+  submitted_by_id: number | null;
+  /** The phone's `deviceID` query parameter, as sent. */
+  device_id: string | null;
+  created_at: string;
+}
+
+/** A file of a submission version; without a blob it is one the XML names that has not arrived. */
+export interface SubmissionAttachmentsTable {
+  id: Generated<number>;
+  version_id: number;
+  name: string;
+  blob_id: string | null;
+  md5: string | null;
+  sha256: string | null;
+  size: number | null;
+  content_type: string | null;
+  /** 0/1: the name appears as an answer in the XML. */
+  referenced: number;
+  /** 0/1: a binary field (or the encrypted manifest) names it, so the submission needs it. */
+  expected: number;
+  received_at: string | null;
+}
+
+/** A device (src/devices): a collector credential for one project; only the token's SHA-256 is stored. */
+export interface DevicesTable {
+  id: Generated<number>;
+  project_id: number;
+  label: string;
+  token_hash: string;
+  created_by: number | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+/** A public link (src/public-links): anonymous submission to one form; only the token's SHA-256 is stored. */
+export interface PublicLinksTable {
+  id: Generated<number>;
+  project_id: number;
+  form_id: number;
+  label: string;
+  token_hash: string;
+  /** 0/1: single-use, spent by its first submission. */
+  once: number;
+  created_by: number | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  /** When a single-use link made its submission. */
+  used_at: string | null;
+}
+
 export interface Tables {
   users: UsersTable;
   sessions: SessionsTable;
@@ -209,4 +292,9 @@ export interface Tables {
   forms: FormsTable;
   form_versions: FormVersionsTable;
   form_media: FormMediaTable;
+  devices: DevicesTable;
+  submissions: SubmissionsTable;
+  submission_versions: SubmissionVersionsTable;
+  submission_attachments: SubmissionAttachmentsTable;
+  public_links: PublicLinksTable;
 }

@@ -9,19 +9,20 @@ export type FormMediaRow = Selectable<FormMediaTable>;
 
 /** Every query is scoped to the project the caller was authorised for. */
 type Project = Pick<ProjectAccess, 'projectId'>;
+/** Reads of forms are also narrowed to the one form a public link may see (`onlyForm`). */
+type FormsInView = Pick<ProjectAccess, 'projectId' | 'onlyForm'>;
 
-export function listForms(db: Executor, project: Project): Promise<FormRow[]> {
-  return db.selectFrom('forms').selectAll().where('project_id', '=', project.projectId).where('deleted_at', 'is', null).orderBy('xml_form_id').execute();
+function formsInView(db: Executor, view: FormsInView) {
+  const forms = db.selectFrom('forms').selectAll().where('project_id', '=', view.projectId).where('deleted_at', 'is', null);
+  return view.onlyForm === null ? forms : forms.where('xml_form_id', '=', view.onlyForm);
 }
 
-export function findForm(db: Executor, project: Project, xmlFormId: string): Promise<FormRow | undefined> {
-  return db
-    .selectFrom('forms')
-    .selectAll()
-    .where('project_id', '=', project.projectId)
-    .where('xml_form_id', '=', xmlFormId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+export function listForms(db: Executor, view: FormsInView): Promise<FormRow[]> {
+  return formsInView(db, view).orderBy('xml_form_id').execute();
+}
+
+export function findForm(db: Executor, view: FormsInView, xmlFormId: string): Promise<FormRow | undefined> {
+  return formsInView(db, view).where('xml_form_id', '=', xmlFormId).executeTakeFirst();
 }
 
 /** Includes deleted forms: an id stays taken while its data may still be restored. */

@@ -1,4 +1,5 @@
 import type { FastifyError } from 'fastify';
+import { BASIC_CHALLENGE, basicAllowed } from '../accounts/index.js';
 import { classify } from '../server/app.js';
 import type { App, AppContext } from '../server/context.js';
 import { errorCatalogue } from '../server/errors.js';
@@ -24,7 +25,8 @@ export function acceptContentLength(ctx: AppContext): number {
  * Registers OpenRosa routes in their own context: every response carries the OpenRosa headers
  * (Collect treats a response without `X-OpenRosa-Version` as not OpenRosa at all), and errors are
  * answered as an OpenRosaResponse envelope whose message Collect and Enketo show on the phone,
- * with the same status and the catalogue's code in `X-Fieldkeep-Error`.
+ * with the same status and the catalogue's code in `X-Fieldkeep-Error`. A request with no
+ * credential is challenged for HTTP Basic where Basic is accepted (TLS, or loopback in development).
  */
 export function registerOpenRosaRoutes(app: App, ctx: AppContext, register: (scope: App) => void | Promise<void>): void {
   app.register(async (child) => {
@@ -34,6 +36,8 @@ export function registerOpenRosaRoutes(app: App, ctx: AppContext, register: (sco
     });
     scope.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = classify(error, request);
+      // Collect sends Basic credentials only in answer to a challenge (and only over https).
+      if (problem.code === 'auth.required' && basicAllowed(request, ctx.config)) reply.header('www-authenticate', BASIC_CHALLENGE);
       return reply
         .status(problem.status)
         .header('x-fieldkeep-error', problem.code)

@@ -16,6 +16,10 @@ import { accountRoutes } from '../accounts/routes.js';
 import { accountsAuthentication } from '../accounts/authenticate.js';
 import { auditRoutes } from '../audit/routes.js';
 import { projectRoutes } from '../projects/routes.js';
+import { deviceAuthentication, deviceRoutes } from '../devices/index.js';
+import { publicLinkRoutes } from '../public-links/index.js';
+import { discoveryRoutes } from '../openrosa/discovery-routes.js';
+import { submissionRoutes } from '../openrosa/submission-routes.js';
 import { anonymous } from '../access/actor.js';
 import { authorize } from '../access/authorize.js';
 
@@ -29,10 +33,11 @@ export type RouteModule = (app: App, ctx: AppContext) => void;
 /** Each one may recognise a credential on the request and set `request.actor`; the first to do so wins. */
 export type AuthenticationHook = (request: FastifyRequest, reply: FastifyReply, ctx: AppContext) => Promise<void>;
 
-const authenticationHooks: readonly AuthenticationHook[] = [accountsAuthentication];
+/** Devices first: on a `/key/<token>/…` route the token in the path is the only credential considered. */
+const authenticationHooks: readonly AuthenticationHook[] = [deviceAuthentication, accountsAuthentication];
 
 /** Every domain's routes, registered in one place so the route table reads as a list. */
-export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes, formRoutes];
+export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes, formRoutes, deviceRoutes, publicLinkRoutes, discoveryRoutes, submissionRoutes];
 
 export async function buildServer(ctx: AppContext, logger: Logger, routes: readonly RouteModule[] = domainRoutes): Promise<BuiltServer> {
   const app = Fastify({

@@ -5,6 +5,9 @@ import { accounts } from './0002-accounts.js';
 import { audit } from './0003-audit.js';
 import { projects } from './0004-projects.js';
 import { forms } from './0005-forms.js';
+import { devices } from './0006-devices.js';
+import { submissions } from './0007-submissions.js';
+import { publicLinks } from './0008-public-links.js';
 
 export type MigrationFactory = (dialect: Dialect) => Migration;
 
@@ -19,4 +22,7 @@ export const migrations: ReadonlyArray<readonly [name: string, factory: Migratio
   ['0003-audit', audit],
   ['0004-projects', projects],
   ['0005-forms', forms],
+  ['0006-devices', devices],
+  ['0007-submissions', submissions],
+  ['0008-public-links', publicLinks],
 ];

@@ -1,0 +1,297 @@
+/**
+ * OpenRosa submission benchmark (not a test): a 20-field form with one 50 KB photo, posted over
+ * loopback as ODK Collect posts it (multipart, device token in the path) at concurrency 1 and 16,
+ * against the real server (`fieldkeep serve` in a child process) on SQLite and on PostgreSQL,
+ * next to the ceiling measured in the same run: a bare Fastify handler that parses the same
+ * multipart body, reads the instanceID with saxes and inserts one row into SQLite (WAL,
+ * synchronous=FULL, as Fieldkeep runs). Reports submissions/s, p50/p95 latency and the server
+ * process's peak memory.
+ *
+ *   npx tsx bench/openrosa.ts            (writes its section of BENCHMARKS.md)
+ *   npx tsx bench/openrosa.ts ceiling    (the ceiling server alone; used by the benchmark)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createAccountsContext } from '../src/accounts/context.js';
+import { insertApiToken } from '../src/accounts/queries.js';
+import { generateToken, hashToken } from '../src/accounts/tokens.js';
+import { createUser } from '../src/accounts/users.js';
+import { loadConfig } from '../src/config/config.js';
+import { ensureSecretKey } from '../src/config/secret-key.js';
+import { isoNow } from '../src/db/columns.js';
+import { migrateToLatest, openDatabase } from '../src/db/database.js';
+import { collectHeaders, multipartBody, send } from '../src/openrosa/submission-client.test-support.js';
+import { createProject } from '../src/projects/index.js';
+import { postgresAdminUrl } from '../test/support/postgres-url.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = 1.5;
+const CONCURRENCIES = [1, 16];
+const PHOTO = randomBytes(50 * 1024);
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
+
+const FIELDS = Array.from({ length: 19 }, (_, i) => `q${i + 1}`);
+const form = `<?xml version="1.0"?>
+<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml" xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">
+ <h:head><h:title>Bench</h:title><model>
+  <instance><data id="bench" version="1">${FIELDS.map((f) => `<${f}/>`).join('')}<photo/><meta><instanceID/></meta></data></instance>
+  ${FIELDS.map((f, i) => `<bind nodeset="/data/${f}" type="${i % 2 === 0 ? 'string' : 'int'}"/>`).join('\n  ')}
+  <bind nodeset="/data/photo" type="binary"/>
+  <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
+ </model></h:head>
+ <h:body>${FIELDS.map((f) => `<input ref="/data/${f}"><label>${f}</label></input>`).join('')}<upload ref="/data/photo" mediatype="image/*"><label>Photo</label></upload></h:body>
+</h:html>`;
+
+let counter = 0;
+function nextBody() {
+  counter += 1;
+  const instanceId = `uuid:${randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')}`;
+  const photoName = `${1_712_345_678_901 + counter}.jpg`;
+  const answers = FIELDS.map((f, i) => `<${f}>${i % 2 === 0 ? `answer ${f} ${counter}` : String(counter % 1000)}</${f}>`).join('');
+  const xml = `<?xml version='1.0' ?><data id="bench" version="1" xmlns:orx="http://openrosa.org/xforms">${answers}<photo>${photoName}</photo><orx:meta><orx:instanceID>${instanceId}</orx:instanceID></orx:meta></data>`;
+  return multipartBody(
+    [
+      { name: 'xml_submission_file', filename: 'bench_2024-01-01_10-00-00.xml', contentType: 'text/xml', body: xml },
+      { name: photoName, filename: photoName, contentType: 'image/jpeg', body: PHOTO },
+    ],
+    { partLengths: true },
+  );
+}
+
+interface RunResult {
+  concurrency: number;
+  rate: number;
+  p50: number;
+  p95: number;
+  failures: number;
+}
+
+async function load(url: string, headers: Record<string, string>, concurrency: number): Promise<RunResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const loop = async (until: number, latencies: number[] | null) => {
+    let failures = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < until) {
+          const body = nextBody();
+          const start = performance.now();
+          const response = await send(url, 'POST', collectHeaders({ ...headers, 'content-type': body.contentType }), body.body, { agent });
+          if (response.status !== 201) failures += 1;
+          latencies?.push(performance.now() - start);
+        }
+      }),
+    );
+    return failures;
+  };
+  await loop(performance.now() + WARMUP_SECONDS * 1000, null);
+  const latencies: number[] = [];
+  const start = performance.now();
+  const failures = await loop(start + SECONDS * 1000, latencies);
+  const elapsed = (performance.now() - start) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { concurrency, rate: latencies.length / elapsed, p50: at(0.5), p95: at(0.95), failures };
+}
+
+/**
+ * Peak resident memory (VmHWM, MB) of the server: tsx runs it in a child node process of its own,
+ * so that child is measured, not the tsx launcher.
+ */
+function memoryOf(launcher: number): { rss: number; peak: number } {
+  const children = readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  const pid = children.length > 0 ? Number(children[0]) : launcher;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+function startChild(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(tsx, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = ready.exec(output);
+      if (match) resolve({ child, url: match[1]! });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.on('exit', (code) => reject(new Error(`server exited (${code}):\n${output}`)));
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Measured {
+  label: string;
+  runs: Array<RunResult & { peakMb: number }>;
+}
+
+/** Runs the load at each concurrency against a server child, sampling its memory. */
+async function measure(label: string, child: ChildProcess, url: string, headers: Record<string, string>): Promise<Measured> {
+  const runs: Measured['runs'] = [];
+  for (const concurrency of CONCURRENCIES) {
+    const result = await load(url, headers, concurrency);
+    runs.push({ ...result, peakMb: memoryOf(child.pid!).peak });
+    console.log(`${label} c=${concurrency}: ${result.rate.toFixed(0)}/s p50 ${result.p50.toFixed(1)} ms p95 ${result.p95.toFixed(1)} ms failures ${result.failures}`);
+  }
+  return { label, runs };
+}
+
+async function ceiling(): Promise<Measured> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-bench-ceiling-'));
+  const { child, url } = await startChild(['bench/openrosa.ts', 'ceiling'], { BENCH_CEILING_DIR: dir }, /ceiling listening on (\S+)/);
+  try {
+    return await measure('ceiling', child, `${url}/submission`, {});
+  } finally {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function fieldkeep(kind: 'sqlite' | 'postgres'): Promise<Measured> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-bench-openrosa-'));
+  const schema = `fk_bench_${randomBytes(6).toString('hex')}`;
+  const adminUrl = postgresAdminUrl(process.env);
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    await client.query(sql).finally(() => client.end());
+  };
+  const env: Record<string, string> = { FIELDKEEP_DATA_DIR: dataDir, FIELDKEEP_PORT: '0', FIELDKEEP_LOG_LEVEL: 'info', FIELDKEEP_PASSWORD_ITERATIONS: '1000' };
+  if (kind === 'postgres') {
+    await admin(`create schema ${schema}`);
+    const url = new URL(adminUrl);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    env.DATABASE_URL = url.toString();
+  }
+  const config = ensureSecretKey(loadConfig({ cwd: dataDir, env }));
+  const database = openDatabase(config);
+  let ownerHeaders: Record<string, string>;
+  let projectId: number;
+  try {
+    await migrateToLatest(database);
+    const accounts = createAccountsContext(database, config, { info: () => {} });
+    const user = await createUser(accounts, { username: 'bench', email: null, password: `${randomBytes(12).toString('base64url')} Tx-9`, isAdmin: false }, { actorLabel: 'cli' });
+    const token = generateToken('api');
+    await insertApiToken(database.db, { user_id: user.id, name: 'bench', token_hash: hashToken(token), scope: 'write', created_at: isoNow() });
+    ownerHeaders = { authorization: `Bearer ${token}` };
+    projectId = await createProject(database.db, user.id, { name: 'bench' }, { actorLabel: 'cli' });
+  } finally {
+    await database.close();
+  }
+  const { child, url } = await startChild(['src/main.ts', 'serve'], env, /"url":"(http:\/\/[^"]+)"[^\n]*fieldkeep is listening/);
+  try {
+    const uploaded = await fetch(`${url}/api/v1/projects/${projectId}/forms?publish=true`, { method: 'POST', headers: { ...ownerHeaders, 'content-type': 'application/xml' }, body: form });
+    if (uploaded.status !== 201) throw new Error(`form upload failed: ${uploaded.status} ${await uploaded.text()}`);
+    const device = await fetch(`${url}/api/v1/projects/${projectId}/devices`, { method: 'POST', headers: { ...ownerHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ label: 'bench phone' }) });
+    const { token } = (await device.json()) as { token: string };
+    return await measure(`fieldkeep ${kind}`, child, `${url}/key/${token}/projects/${projectId}/submission?deviceID=collect%3Abench`, {});
+  } finally {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+    if (kind === 'postgres') await admin(`drop schema ${schema} cascade`);
+  }
+}
+
+/** The ceiling: the least a server must do for this request, with no product around it. */
+async function serveCeiling(): Promise<void> {
+  const { default: Fastify } = await import('fastify');
+  const { default: multipart } = await import('@fastify/multipart');
+  const { default: SQLite } = await import('better-sqlite3');
+  const { SaxesParser } = await import('saxes');
+  const handle = new SQLite(path.join(process.env.BENCH_CEILING_DIR!, 'ceiling.sqlite'));
+  handle.pragma('journal_mode = WAL');
+  handle.pragma('synchronous = FULL');
+  handle.exec('create table submissions (id integer primary key, instance_id text not null unique, xml blob not null, received_at text not null)');
+  const insert = handle.prepare('insert into submissions (instance_id, xml, received_at) values (?, ?, ?)');
+  const app = Fastify();
+  await app.register(multipart);
+  app.post('/submission', async (request, reply) => {
+    let xml: Buffer | undefined;
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue;
+      if (part.fieldname === 'xml_submission_file') xml = await part.toBuffer();
+      else for await (const _chunk of part.file);
+    }
+    if (!xml) return reply.status(400).send();
+    let instanceId = '';
+    let inInstanceId = false;
+    const parser = new SaxesParser({ xmlns: true });
+    parser.on('opentag', (tag) => (inInstanceId = tag.local === 'instanceID'));
+    parser.on('text', (text) => {
+      if (inInstanceId) instanceId += text;
+    });
+    parser.on('closetag', () => (inInstanceId = false));
+    parser.write(xml.toString('utf8')).close();
+    insert.run(instanceId, xml, new Date().toISOString());
+    return reply.status(201).type('text/xml').send('<OpenRosaResponse xmlns="http://openrosa.org/http/response"><message>ok</message></OpenRosaResponse>');
+  });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  console.log(`ceiling listening on ${address}`);
+}
+
+/** Where the time went in a CPU profile of the server process (16 clients, SQLite), 2026-11-29, after the work it names. */
+const PROFILE_NOTE = [
+  'Where the time goes (CPU profile of the server, 16 clients, SQLite): the server\'s one thread is busy; no single hot spot.',
+  'Statements are prepared once and cached by their SQL text; project access for a person is one query; the',
+  'commit of submissions arriving together is shared (one transaction and one WAL fsync, each submission in its own',
+  'savepoint; groups average about two at 16 clients); blobs are written on one descriptor (open, write, fdatasync,',
+  'close, rename, directory fsync: no separate stat or second open). What remains, as shares of the server thread:',
+  'the blob store about 11 % (two blobs per submission: three digests, AES-GCM, and the thread-pool round trips of',
+  'the file operations), the commit\'s WAL fsync on the event loop about 8 %, the audit chain append about 5 %, XML',
+  'parsing about 5 % (identity in the intake, then again against the schema), Kysely building and compiling about a',
+  'dozen statements per submission about 6 %, garbage collection about 5 %, Fastify, HTTP and multipart the rest.',
+];
+
+if (process.argv[2] === 'ceiling') {
+  await serveCeiling();
+} else {
+  const load1 = loadavg()[0]!.toFixed(1);
+  const results = [await ceiling(), await fieldkeep('sqlite'), await fieldkeep('postgres')];
+  const [top, sqlite] = results;
+  const at16 = (m: Measured | undefined) => m?.runs.find((r) => r.concurrency === 16)!;
+  const share = (at16(sqlite).rate / at16(top).rate) * 100;
+  const machine = `${availableParallelism()} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node.js ${process.version}`;
+  const rows = results.flatMap((m) =>
+    m.runs.map((r) => `| ${m.label} | ${r.concurrency} | ${r.rate.toFixed(0)} | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.peakMb.toFixed(0)} MB |${r.failures > 0 ? ` ${r.failures} failed` : ''}`),
+  );
+  const section = [
+    '<!-- openrosa:start (written by `npx tsx bench/openrosa.ts`) -->',
+    '## OpenRosa submissions',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; load average before the run ${load1}. Each request is what`,
+    'ODK Collect sends: a 20-field instance and one 50 KB photo, multipart, with a device token in the path; the',
+    `server runs as a child process (\`fieldkeep serve\`), the load generator shares the cores; ${SECONDS} s per row after a`,
+    `${WARMUP_SECONDS} s warm-up. Fieldkeep answers 201 only after the XML and photo are fsynced blobs and the transaction`,
+    '(submission, version, attachment, audit entry) has committed; SQLite runs `synchronous=FULL`. The ceiling is a bare',
+    'Fastify handler that parses the same multipart body, reads the instanceID with saxes and inserts one row into',
+    'SQLite (WAL, `synchronous=FULL`), storing no files.',
+    '',
+    '| server | clients | submissions/s | p50 | p95 | server peak RSS |',
+    '| --- | --: | --: | --: | --: | --: |',
+    ...rows,
+    '',
+    `Fieldkeep on SQLite at 16 clients: ${share.toFixed(0)} % of the ceiling (goal ≥ 75 %, about 1,000/s, p95 < 50 ms).`,
+    '',
+    ...PROFILE_NOTE,
+    '<!-- openrosa:end -->',
+  ].join('\n');
+  const file = path.join(repoRoot, 'BENCHMARKS.md');
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const pattern = /<!-- openrosa:start[\s\S]*?<!-- openrosa:end -->/;
+  writeFileSync(file, pattern.test(current) ? current.replace(pattern, section) : `${current.trimEnd()}\n\n${section}\n`);
+  console.log(section);
+}

@@ -1,0 +1,203 @@
+/*
+ * Reads an OpenRosa submission's multipart body part by part, in whatever order the parts come.
+ * The XML part (`xml_submission_file`, as a file or, from hand-made clients, a plain field) is the
+ * one part held in memory, within the XML cap; every other file part is streamed straight into the
+ * blob store, so memory stays flat whatever the attachments weigh. A part's blob write is started
+ * as soon as the part begins and the next part is read while it finishes (its fsync), so a
+ * request's files become durable together; the caller awaits them all before it commits.
+ *
+ * Limits: the whole body (XML, files and fields) may carry at most `maxBytes`; busboy caps the part
+ * count, the field count and size, and the header count. Exceeding any of them is a 413. A refusal
+ * found in the XML (malformed, DOCTYPE, bad name) does not stop reading: the rest of the body is
+ * drained (within the limits) so the client is not cut off mid-upload before it reads the answer.
+ */
+import { finished } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { Multipart } from '@fastify/multipart';
+import { BlobError, type BlobStore, type StoredBlob } from '../blobs/index.js';
+import { AppError } from '../server/errors.js';
+import { identifySubmission, isPlainFileName, type SubmissionIdentity } from './content.js';
+
+export const XML_PART = 'xml_submission_file';
+/** The text part ODK Collect adds to every POST of a split submission but the last. */
+export const INCOMPLETE_PART = '*isIncomplete*';
+
+/** busboy's limits; the byte limits come from the settings. */
+export const PART_LIMITS = {
+  /** Collect sends at most about 100 attachments per POST; Enketo batches by size. */
+  parts: 1000,
+  /** Text fields: `*isIncomplete*`, Enketo's CSRF token, an XML sent as a field. */
+  fields: 16,
+  fieldSize: 1024 * 1024,
+  fieldNameSize: 1024,
+  headerPairs: 64,
+} as const;
+
+export interface IntakeLimits {
+  /** The whole body: XML, files and fields together. */
+  maxBytes: number;
+  /** The XML part, which is read into memory. */
+  maxXmlBytes: number;
+}
+
+export interface ReceivedFile {
+  name: string;
+  contentType: string;
+  blob: StoredBlob;
+}
+
+export interface ReceivedRequest {
+  /** The XML exactly as it arrived. */
+  xml: Buffer;
+  xmlBlob: StoredBlob;
+  identity: SubmissionIdentity;
+  files: ReceivedFile[];
+  /** Collect's `*isIncomplete*` was sent: more POSTs with further files follow. */
+  incomplete: boolean;
+}
+
+interface PendingFile {
+  name: string;
+  contentType: string;
+  blob: Promise<StoredBlob>;
+}
+
+export async function receiveParts(parts: AsyncIterable<Multipart>, blobs: BlobStore, limits: IntakeLimits): Promise<ReceivedRequest> {
+  const state = new Intake(blobs, limits);
+  try {
+    for await (const part of parts) await state.take(part);
+  } catch (err) {
+    throw asRefusal(err);
+  }
+  return state.finish();
+}
+
+class Intake {
+  private total = 0;
+  private xml: { bytes: Buffer; identity: SubmissionIdentity; blob: Promise<StoredBlob> } | undefined;
+  private readonly files: PendingFile[] = [];
+  private incomplete = false;
+  /** The first reason to refuse found so far; the body is still read to its end. */
+  private refusal: unknown;
+
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly limits: IntakeLimits,
+  ) {}
+
+  async take(part: Multipart): Promise<void> {
+    if (part.fieldname === XML_PART) return this.takeXml(part);
+    if (part.type === 'field') return this.takeField(part.fieldname, String(part.value), part.valueTruncated);
+    const name = part.filename || part.fieldname;
+    if (this.refusal !== undefined) return drain(part.file);
+    if (!isPlainFileName(name)) {
+      this.refuse(new AppError('submission.bad_attachment_name', `The attachment name ${JSON.stringify(name.slice(0, 80))} is not a plain file name: no folders, NUL or control characters, at most 255 characters.`));
+      return drain(part.file);
+    }
+    const blob = this.blobs.put(part.file, { maxBytes: this.remaining() });
+    blob.catch(() => {});
+    const ended = await finished(part.file).then(
+      () => true,
+      () => false,
+    );
+    // A stream that failed failed because the store stopped reading it: the store's error says why.
+    if (!ended) await blob;
+    this.count(part.file.bytesRead as number);
+    this.files.push({ name, contentType: part.mimetype || 'application/octet-stream', blob });
+  }
+
+  async finish(): Promise<ReceivedRequest> {
+    if (this.refusal !== undefined) throw this.refusal;
+    if (this.xml === undefined) throw new AppError('submission.xml_missing', `The request has no ${XML_PART} part: send the submission XML in a part named ${XML_PART}.`);
+    try {
+      const [xmlBlob, ...stored] = await Promise.all([this.xml.blob, ...this.files.map((file) => file.blob)]);
+      return {
+        xml: this.xml.bytes,
+        xmlBlob: xmlBlob as StoredBlob,
+        identity: this.xml.identity,
+        files: this.files.map((file, i) => ({ name: file.name, contentType: file.contentType, blob: stored[i] as StoredBlob })),
+        incomplete: this.incomplete,
+      };
+    } catch (err) {
+      throw asRefusal(err);
+    }
+  }
+
+  private async takeXml(part: Multipart): Promise<void> {
+    const bytes =
+      part.type === 'file' ? await readCapped(part.file, Math.min(this.limits.maxXmlBytes, this.remaining())) : this.fieldBytes(String(part.value), part.valueTruncated);
+    this.count(bytes.length);
+    if (this.xml !== undefined) return this.refuse(new AppError('submission.xml_repeated'));
+    if (this.refusal !== undefined) return;
+    try {
+      const identity = identifySubmission(bytes, this.limits.maxXmlBytes);
+      const blob = this.blobs.put(bytes);
+      blob.catch(() => {});
+      this.xml = { bytes, identity, blob };
+    } catch (err) {
+      this.refuse(err);
+    }
+  }
+
+  private takeField(name: string, value: string, truncated: boolean): void {
+    this.fieldBytes(value, truncated);
+    if (name === INCOMPLETE_PART) this.incomplete = true;
+  }
+
+  private fieldBytes(value: string, truncated: boolean): Buffer {
+    if (truncated) throw tooLarge(`A text part may be at most ${PART_LIMITS.fieldSize} bytes; send the XML as a file part.`);
+    const bytes = Buffer.from(value, 'utf8');
+    this.count(bytes.length);
+    return bytes;
+  }
+
+  private remaining(): number {
+    return this.limits.maxBytes - this.total;
+  }
+
+  private count(bytes: number): void {
+    this.total += bytes;
+    if (this.total > this.limits.maxBytes) throw tooLarge();
+  }
+
+  private refuse(err: unknown): void {
+    this.refusal ??= err;
+  }
+}
+
+async function readCapped(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw tooLarge(`The submission XML is larger than the ${maxBytes} bytes accepted.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+async function drain(stream: Readable): Promise<void> {
+  stream.resume();
+  await finished(stream).catch(() => {});
+}
+
+function tooLarge(detail?: string): AppError {
+  return new AppError('submission.too_large', detail);
+}
+
+const LIMIT_ERRORS = new Set(['FST_PARTS_LIMIT', 'FST_FILES_LIMIT', 'FST_FIELDS_LIMIT', 'FST_REQ_FILE_TOO_LARGE']);
+
+/** Errors of the multipart layer and the blob store, as the refusal a phone is shown. */
+function asRefusal(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  if (err instanceof BlobError) return err.code === 'blob.too_large' ? tooLarge() : err;
+  const code = (err as { code?: string }).code;
+  if (code !== undefined && LIMIT_ERRORS.has(code)) {
+    return tooLarge(`The request exceeds a multipart limit (${code}): at most ${PART_LIMITS.parts} parts, ${PART_LIMITS.fields} text parts, and the advertised total size.`);
+  }
+  // busboy's own errors carry no code; the plugin's start with FST_. File system errors pass through.
+  if (code === undefined || code.startsWith('FST_')) {
+    return new AppError('submission.malformed_multipart', `The multipart body could not be read: ${(err as Error).message}`);
+  }
+  return err;
+}
