@@ -59,7 +59,8 @@ function submission(i: number): Sent {
 function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), ['src/main.ts', 'serve'], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    // Only the settings given: an inherited DATABASE_URL (CI sets one) would move the SQLite run to PostgreSQL.
+    env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: tsx runs the server in a child node process, and SIGKILL is not
     // relayed, so the whole group is killed.
