@@ -10,6 +10,7 @@ import { accessCommand, projectCommand } from './projects/index.js';
 import { xlsformCommand } from './xlsform/commands.js';
 import { deviceCommand } from './devices/index.js';
 import { formCommand } from './forms/commands.js';
+import { submissionsCommand } from './submissions/commands.js';
 
 const sources = () => ({ env: process.env, cwd: process.cwd() });
 
@@ -67,6 +68,7 @@ program.addCommand(accessCommand(sources));
 program.addCommand(xlsformCommand());
 program.addCommand(formCommand(sources));
 program.addCommand(deviceCommand(sources));
+program.addCommand(submissionsCommand(sources));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -26,6 +26,7 @@ export interface Config {
   formMaxBytes: number;
   mediaMaxBytes: number;
   submissionMaxBytes: number;
+  trashRetentionDays: number;
   passwordIterations: number;
   sessionIdleMinutes: number;
   sessionLifetimeHours: number;
@@ -267,6 +268,7 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
     formMaxBytes: get('FIELDKEEP_FORM_MAX_BYTES'),
     mediaMaxBytes: get('FIELDKEEP_MEDIA_MAX_BYTES'),
     submissionMaxBytes: get('FIELDKEEP_SUBMISSION_MAX_BYTES'),
+    trashRetentionDays: get('FIELDKEEP_TRASH_RETENTION_DAYS'),
     passwordIterations: get('FIELDKEEP_PASSWORD_ITERATIONS'),
     sessionIdleMinutes: get('FIELDKEEP_SESSION_IDLE_MINUTES'),
     sessionLifetimeHours: get('FIELDKEEP_SESSION_LIFETIME_HOURS'),

@@ -125,6 +125,11 @@ export const settings = {
     default: '300000',
     description: 'Reads of the same project data by the same person within this window share one audit entry (paging a table writes one, not one per page).',
   },
+  FIELDKEEP_TRASH_RETENTION_DAYS: {
+    type: int(1, 3650),
+    default: '30',
+    description: 'Deleted submissions stay in the trash, restorable, for this many days; `fieldkeep submissions purge-trash` then removes them and their files.',
+  },
   FIELDKEEP_PASSWORD_ITERATIONS: {
     type: int(1000, 10_000_000),
     default: '1000000',

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * The database's tables as Kysely sees them. Times are ISO-8601 UTC text (`isoNow()`), booleans are
@@ -203,6 +203,24 @@ export interface SubmissionsTable {
   submitted_by_device_id: number | null;
   created_at: string;
   updated_at: string;
+  /** `approved`, `not_approved`, `on_hold`, or null when not reviewed (src/submissions/review.ts). */
+  review_status: string | null;
+  reviewed_by_user_id: number | null;
+  reviewed_at: string | null;
+  /** Set while the submission is in the trash (src/submissions/trash.ts); every read excludes it. */
+  deleted_at: string | null;
+  deleted_by_user_id: number | null;
+}
+
+/** A comment on a submission by a reviewer. */
+export interface SubmissionCommentsTable {
+  id: Generated<number>;
+  submission_id: number;
+  author_user_id: number | null;
+  /** The author's username when written, kept if the account goes. */
+  author_label: string;
+  body: string;
+  created_at: string;
 }
 
 /** One version of a submission: the XML exactly as received (a blob), and who sent it. */
@@ -220,6 +238,12 @@ export interface SubmissionVersionsTable {
   xml_size: number;
   /** Answers as JSON text (src/xform parseSubmission); null for encrypted envelopes. */
   fields_json: string | null;
+  /**
+   * The answers typed (src/submissions/typed-values.ts): JSON text on SQLite, jsonb on PostgreSQL
+   * (read back as text or as a value, so readers go through `storedJson`); null for encrypted
+   * envelopes and for rows stored before migration 0009.
+   */
+  data_json: ColumnType<unknown, string | null | undefined, string | null>;
   submitted_by_kind: string;
   /** The user's or device's id, by `submitted_by_kind`. */
   submitted_by_id: number | null;
@@ -296,5 +320,6 @@ export interface Tables {
   submissions: SubmissionsTable;
   submission_versions: SubmissionVersionsTable;
   submission_attachments: SubmissionAttachmentsTable;
+  submission_comments: SubmissionCommentsTable;
   public_links: PublicLinksTable;
 }

@@ -20,6 +20,9 @@ import { deviceAuthentication, deviceRoutes } from '../devices/index.js';
 import { publicLinkRoutes } from '../public-links/index.js';
 import { discoveryRoutes } from '../openrosa/discovery-routes.js';
 import { submissionRoutes } from '../openrosa/submission-routes.js';
+import { submissionManagementRoutes } from '../submissions/manage-routes.js';
+import { submissionDataRoutes } from '../submissions/index.js';
+import { koboRoutes } from '../kobo/index.js';
 import { anonymous } from '../access/actor.js';
 import { authorize } from '../access/authorize.js';
 
@@ -37,7 +40,7 @@ export type AuthenticationHook = (request: FastifyRequest, reply: FastifyReply, 
 const authenticationHooks: readonly AuthenticationHook[] = [deviceAuthentication, accountsAuthentication];
 
 /** Every domain's routes, registered in one place so the route table reads as a list. */
-export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes, formRoutes, deviceRoutes, publicLinkRoutes, discoveryRoutes, submissionRoutes];
+export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes, formRoutes, deviceRoutes, publicLinkRoutes, discoveryRoutes, submissionRoutes, submissionManagementRoutes, submissionDataRoutes, koboRoutes];
 
 export async function buildServer(ctx: AppContext, logger: Logger, routes: readonly RouteModule[] = domainRoutes): Promise<BuiltServer> {
   const app = Fastify({

@@ -15,6 +15,8 @@ export interface FormScopeKey {
 /** A version found by its instanceID, with what the caller needs of its submission. */
 export interface VersionWithSubmission extends SubmissionVersionRow {
   current_version_id: number | null;
+  /** Set while the submission is in the trash. */
+  deleted_at: string | null;
 }
 
 export function findVersionByInstanceId(db: Executor, form: FormScopeKey, instanceId: string): Promise<VersionWithSubmission | undefined> {
@@ -22,7 +24,7 @@ export function findVersionByInstanceId(db: Executor, form: FormScopeKey, instan
     .selectFrom('submission_versions as v')
     .innerJoin('submissions as s', 's.id', 'v.submission_id')
     .selectAll('v')
-    .select('s.current_version_id')
+    .select(['s.current_version_id', 's.deleted_at'])
     .where('s.project_id', '=', form.projectId)
     .where('v.form_id', '=', form.formId)
     .where('v.instance_id', '=', instanceId)

@@ -34,6 +34,7 @@ import { AppError } from '../server/errors.js';
 import { readSubmissionContent, type SubmissionContent } from './content.js';
 import type { ReceivedFile, ReceivedRequest } from './intake.js';
 import * as q from './queries.js';
+import { typedAnswersJson } from './typed-values.js';
 
 export interface SubmissionScope {
   ctx: AppContext;
@@ -56,6 +57,8 @@ export interface SubmissionOptions {
   /** The phone's `deviceID` query parameter. */
   deviceId: string | null;
   maxXmlBytes: number;
+  /** Added to an edit's audit entry (an API edit names its route and the fields it changed). */
+  auditDetails?: Record<string, unknown>;
 }
 
 const ATTEMPTS = 3;
@@ -89,7 +92,7 @@ export async function storeSubmission(scope: SubmissionScope, received: Received
   const { form, version } = await acceptingVersion(scope, received);
   const content = readSubmissionContent(received.xml, schemas.of(version), options.maxXmlBytes);
   const files = distinctFiles(received.files);
-  const recording: Recording = { scope, form, version, content, received, files, deviceId: options.deviceId };
+  const recording: Recording = { scope, form, version, content, received, files, deviceId: options.deviceId, auditDetails: options.auditDetails ?? {} };
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await scope.ctx.database.inGroupCommit((trx) => record(trx, recording));
@@ -140,11 +143,12 @@ interface Recording {
   received: ReceivedRequest;
   files: ReadonlyMap<string, ReceivedFile>;
   deviceId: string | null;
+  auditDetails: Record<string, unknown>;
 }
 
 async function record(trx: Executor, r: Recording): Promise<SubmissionOutcome> {
   const existing = await q.findVersionByInstanceId(trx, formKey(r), r.content.instanceId);
-  if (existing) return addToExisting(trx, r, existing);
+  if (existing) return addToExisting(trx, r, refuseTrashed(existing));
   if (r.content.deprecatedId !== null) return recordEdit(trx, r, r.content.deprecatedId);
   return recordNew(trx, r);
 }
@@ -171,8 +175,13 @@ async function recordNew(trx: Executor, r: Recording): Promise<SubmissionOutcome
 }
 
 async function recordEdit(trx: Executor, r: Recording, deprecatedId: string): Promise<SubmissionOutcome> {
+  // Anyone may hold a public link: it adds submissions, never changes one (API edits come here too).
+  if (r.scope.source.actor?.kind === 'public_link') {
+    throw new AppError('submission.edit_forbidden_public_link', 'Submissions cannot be edited through a public link; ask a project member with edit rights to change it.');
+  }
   const previous = await q.findVersionByInstanceId(trx, formKey(r), deprecatedId);
   if (!previous) throw new AppError('submission.deprecated_not_found', `This edit replaces submission ${JSON.stringify(deprecatedId)}, which this form does not have.`);
+  refuseTrashed(previous);
   if (previous.current_version_id !== previous.id) {
     throw new AppError('submission.edit_stale', `This edit replaces version ${JSON.stringify(deprecatedId)}, which has since been replaced by another edit; edit the current version instead.`);
   }
@@ -183,7 +192,7 @@ async function recordEdit(trx: Executor, r: Recording, deprecatedId: string): Pr
   }
   const carried = new Map((await q.attachmentsOf(trx, previous.id)).filter((a) => a.blob_id !== null).map((a) => [a.name, a]));
   const missing = await insertFiles(trx, r, versionId, carried, now);
-  await audit(trx, r, 'submission.update', previous.submission_id, { deprecatedId, attachments: r.files.size, missing: missing.length });
+  await audit(trx, r, 'submission.update', previous.submission_id, { deprecatedId, attachments: r.files.size, missing: missing.length, ...r.auditDetails });
   return { status: 201, kind: 'edited', submissionId: previous.submission_id, versionId, instanceId: r.content.instanceId, missing };
 }
 
@@ -234,6 +243,7 @@ function insertVersion(trx: Executor, r: Recording, submissionId: number, now: s
     xml_sha256: r.received.xmlBlob.sha256,
     xml_size: r.received.xmlBlob.size,
     fields_json: r.content.fieldsJson,
+    data_json: typedAnswersJson(r.content.fieldsJson, schemas.of(r.version)),
     submitted_by_kind: actor?.kind ?? 'system',
     submitted_by_id: actor === undefined ? null : actorIdOf(actor),
     device_id: r.deviceId,
@@ -285,6 +295,12 @@ function carriedColumns(previous: q.AttachmentRow) {
 
 function formKey(r: Recording): q.FormScopeKey {
   return { projectId: r.scope.access.projectId, formId: r.form.id };
+}
+
+/** A deleted submission stays deleted: re-sending or editing it would bring it back unseen. */
+function refuseTrashed(version: q.VersionWithSubmission): q.VersionWithSubmission {
+  if (version.deleted_at === null) return version;
+  throw new AppError('submission.trashed', `The submission with instanceID ${JSON.stringify(version.instance_id)} was deleted and is in the trash; ask a project manager to restore it instead of sending it again.`);
 }
 
 function attachmentConflict(name: string): AppError {

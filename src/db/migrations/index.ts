@@ -8,6 +8,8 @@ import { forms } from './0005-forms.js';
 import { devices } from './0006-devices.js';
 import { submissions } from './0007-submissions.js';
 import { publicLinks } from './0008-public-links.js';
+import { submissionData } from './0009-submission-data.js';
+import { submissionManagement } from './0010-submission-management.js';
 
 export type MigrationFactory = (dialect: Dialect) => Migration;
 
@@ -25,4 +27,6 @@ export const migrations: ReadonlyArray<readonly [name: string, factory: Migratio
   ['0006-devices', devices],
   ['0007-submissions', submissions],
   ['0008-public-links', publicLinks],
+  ['0009-submission-data', submissionData],
+  ['0010-submission-management', submissionManagement],
 ];
