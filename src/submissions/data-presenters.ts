@@ -5,6 +5,7 @@
  */
 import type { FormSchema, SubmissionFields, SubmissionValue } from '../xform/index.js';
 import type { AttachmentRow } from './queries.js';
+import type { CommentRow } from './manage-queries.js';
 import type { SubmissionDataRow } from './data-queries.js';
 import { answersOf, geolocationOf, typedOf, uuidOf, validationStatusOf, withSplitSelects } from './data.js';
 import { selectMultiplePaths } from './typed-values.js';
@@ -15,6 +16,7 @@ export type AttachmentBase = (row: SubmissionDataRow) => string;
 export interface PresentOptions {
   schema: FormSchema | undefined;
   attachments: readonly AttachmentRow[];
+  comments: readonly CommentRow[];
   attachmentBase: AttachmentBase;
   splitSelects: boolean;
   fields: readonly string[] | null;
@@ -35,6 +37,7 @@ export function presentSubmission(row: SubmissionDataRow, options: PresentOption
     _geolocation: geolocationOf(answers, options.schema),
     _status: 'submitted_via_web',
     _edited: row.deprecated_id !== null,
+    _review_comments: options.comments.map((c) => ({ author: c.author_label, body: c.body, createdAt: c.created_at })),
     _encrypted: row.encrypted === 1,
     __version__: row.version,
     'meta/instanceID': row.instance_id,

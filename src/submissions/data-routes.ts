@@ -75,9 +75,15 @@ export function attachmentBaseFor(ctx: AppContext, form: data.FormData): Attachm
 }
 
 async function present(ctx: AppContext, form: data.FormData, rows: SubmissionDataRow[], options: { fields: string[] | null; splitSelects: boolean }) {
-  const [schemas, files] = await Promise.all([data.schemasOf(form, rows.map((r) => r.form_version_id)), data.attachmentsByVersion(form, rows.map((r) => r.version_id))]);
+  const [schemas, files, comments] = await Promise.all([
+    data.schemasOf(form, rows.map((r) => r.form_version_id)),
+    data.attachmentsByVersion(form, rows.map((r) => r.version_id)),
+    data.commentsBySubmission(form, rows.map((r) => r.id)),
+  ]);
   const attachmentBase = attachmentBaseFor(ctx, form);
-  return rows.map((row) => presentSubmission(row, { ...options, schema: schemas.get(row.form_version_id), attachments: files.get(row.version_id) ?? [], attachmentBase }));
+  return rows.map((row) =>
+    presentSubmission(row, { ...options, schema: schemas.get(row.form_version_id), attachments: files.get(row.version_id) ?? [], comments: comments.get(row.id) ?? [], attachmentBase }),
+  );
 }
 
 /**

@@ -66,6 +66,7 @@ describeEachDatabase('the submission data API', (kind) => {
       _geolocation: [-1.5, 36.8],
       _status: 'submitted_via_web',
       _edited: false,
+      _review_comments: [],
       __version__: '1',
       'meta/instanceID': ids.a1,
       'meta/deprecatedID': null,

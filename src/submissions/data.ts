@@ -15,6 +15,7 @@ import { AppError } from '../server/errors.js';
 import type { FormSchema, SubmissionFields } from '../xform/index.js';
 import { FIELD_NAME, parseFilter, type Filter } from './data-filter.js';
 import * as q from './data-queries.js';
+import { commentsOfSubmissions, type CommentRow } from './manage-queries.js';
 import { readGeopoint, splitSelected, type TypedFields } from './typed-values.js';
 import { koboValidationStatus, type KoboValidationStatus } from './review.js';
 import { reviewStatuses } from './targets.js';
@@ -164,6 +165,15 @@ export async function attachmentsByVersion(data: FormData, versionIds: readonly 
     byVersion.set(file.version_id, [...(byVersion.get(file.version_id) ?? []), file]);
   }
   return byVersion;
+}
+
+/** The review comments of the listed submissions, by submission id. */
+export async function commentsBySubmission(data: FormData, submissionIds: readonly number[]): Promise<Map<number, CommentRow[]>> {
+  const bySubmission = new Map<number, CommentRow[]>();
+  for (const comment of await commentsOfSubmissions(data.scope.ctx.database.db, submissionIds)) {
+    bySubmission.set(comment.submission_id, [...(bySubmission.get(comment.submission_id) ?? []), comment]);
+  }
+  return bySubmission;
 }
 
 /** The schemas of the form versions rows were submitted against, by form version id. */

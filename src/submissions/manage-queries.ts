@@ -183,6 +183,18 @@ export async function insertComment(db: Executor, row: { submission_id: number; 
   return Number(id);
 }
 
+/** The comments of many submissions at once (a page of the data API), oldest first. */
+export async function commentsOfSubmissions(db: Executor, submissionIds: readonly number[]): Promise<Array<CommentRow & { submission_id: number }>> {
+  if (submissionIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('submission_comments')
+    .select(['id', 'submission_id', 'author_user_id', 'author_label', 'body', 'created_at'])
+    .where('submission_id', 'in', [...submissionIds])
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ ...r, id: Number(r.id), submission_id: Number(r.submission_id) }));
+}
+
 export async function listComments(db: Executor, submissionId: number, limit: number): Promise<CommentRow[]> {
   const rows = await db
     .selectFrom('submission_comments')

@@ -196,6 +196,11 @@ describeEachDatabase('Submission review, edits and trash', (kind) => {
       expect(listed.body.map((c: { body: string; author: { username: string } }) => [c.author.username, c.body])).toEqual([['reviewer', 'Check the age.'], ['owner', 'Done.']]);
       expect(await auditOf('submission.comment', instanceId)).toHaveLength(2);
       expect((await auditOf('submission.read', instanceId)).map((e) => e.actor_id)).toEqual([viewer.id]);
+      const shown = await call(one(instanceId), 'GET', viewer.headers);
+      expect(shown.body._review_comments).toEqual([
+        { author: 'reviewer', body: 'Check the age.', createdAt: expect.any(String) },
+        { author: 'owner', body: 'Done.', createdAt: expect.any(String) },
+      ]);
     });
   });
 
