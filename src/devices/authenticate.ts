@@ -18,19 +18,14 @@ import type { Actor } from '../access/index.js';
 import { isWellFormedToken } from '../accounts/index.js';
 import { checkPublicLinkToken, publicLinkRefusal } from '../public-links/index.js';
 import type { AuthenticationHook } from '../server/app.js';
+import { isDeviceKeyRoute } from '../openrosa/plugin.js';
 import type { AppContext } from '../server/context.js';
 import { AppError } from '../server/errors.js';
 import { checkDeviceToken } from './service.js';
 
 const BEARER_DEVICE_TOKEN = /^Bearer\s+(fk_dev_\S*)\s*$/i;
-/**
- * The token-prefixed variant of every OpenRosa route (`openRosaPrefixes` in openrosa/plugin.ts).
- * Spelled out rather than imported: the plugin imports the server assembly, which imports this hook.
- */
-const DEVICE_KEY_ROUTE = '/key/:token/';
-
 export const deviceAuthentication: AuthenticationHook = async (request, _reply, ctx) => {
-  if (isDeviceKeyRoute(request)) {
+  if (isDeviceKeyRoute(request.routeOptions.url)) {
     request.actor = await actorFromPathToken(request, ctx);
     return;
   }
@@ -40,10 +35,6 @@ export const deviceAuthentication: AuthenticationHook = async (request, _reply, 
   if (!check.ok) throw new AppError('auth.invalid_token', 'This device token is malformed, unknown, revoked or expired.');
   request.actor = check.actor;
 };
-
-function isDeviceKeyRoute(request: FastifyRequest): boolean {
-  return request.routeOptions.url?.startsWith(DEVICE_KEY_ROUTE) ?? false;
-}
 
 async function actorFromPathToken(request: FastifyRequest, ctx: AppContext): Promise<Actor> {
   const params = (request.params ?? {}) as Record<string, unknown>;

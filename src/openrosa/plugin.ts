@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { BASIC_CHALLENGE, basicAllowed } from '../accounts/index.js';
-import { classify } from '../server/app.js';
+import { classify } from '../server/classify.js';
 import type { App, AppContext } from '../server/context.js';
 import { errorCatalogue } from '../server/errors.js';
 import { openRosaHeaders, openRosaResponseXml } from './documents.js';
@@ -10,7 +10,13 @@ import { openRosaHeaders, openRosaResponseXml } from './documents.js';
  * Authorization header), and for phones configured with a device token in the URL path, as
  * ODK Central's app users are (`/key/<token>/projects/<id>/…`).
  */
-export const openRosaPrefixes = ['', '/key/:token'] as const;
+export const DEVICE_KEY_PREFIX = '/key/:token';
+export const openRosaPrefixes = ['', DEVICE_KEY_PREFIX] as const;
+
+/** Whether a request came through the token-in-path variant of an OpenRosa route. */
+export function isDeviceKeyRoute(routeUrl: string | undefined): boolean {
+  return routeUrl?.startsWith(`${DEVICE_KEY_PREFIX}/`) ?? false;
+}
 
 export function openRosaPaths(path: string): string[] {
   return openRosaPrefixes.map((prefix) => `${prefix}${path}`);
