@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,6 +13,8 @@ const newStore = (key = secret) => {
   const root = mkdtempSync(path.join(tmpdir(), 'fieldkeep-blobs-'));
   return { root, store: new FsBlobStore(root, key) };
 };
+
+const unused = { inUse: async () => false, graceMs: 0 };
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -88,8 +90,62 @@ describe('the local blob store', () => {
     await expect(store.get('../../etc/passwd')).rejects.toMatchObject({ code: 'blob.bad_id' });
     const blob = await store.put(Buffer.from('x'));
     expect(await store.has(blob.id)).toBe(true);
-    await store.delete(blob.id);
+    expect(await store.deleteUnlessInUse(blob.id, unused)).toBe('deleted');
     expect(await store.has(blob.id)).toBe(false);
+    expect(await store.deleteUnlessInUse(blob.id, unused)).toBe('absent');
+    await expect(store.get(blob.id)).rejects.toMatchObject({ code: 'blob.not_found' });
+  });
+
+  describe('deleting content an upload may be bringing again', () => {
+    const content = Buffer.from('a photo two phones sent');
+
+    it('keeps a blob a record names', async () => {
+      const { store } = newStore();
+      const blob = await store.put(content);
+      expect(await store.deleteUnlessInUse(blob.id, { inUse: async () => true, graceMs: 0 })).toBe('in_use');
+      expect(await buffer(await store.get(blob.id))).toEqual(content);
+    });
+
+    it('keeps a blob written within the grace period: its upload may not have committed yet', async () => {
+      const { store } = newStore();
+      const blob = await store.put(content);
+      expect(await store.deleteUnlessInUse(blob.id, { inUse: async () => false, graceMs: 60_000 })).toBe('recent');
+      expect(await buffer(await store.get(blob.id))).toEqual(content);
+    });
+
+    it('keeps a blob whose record committed while the file was set aside', async () => {
+      const { store } = newStore();
+      const blob = await store.put(content);
+      let checks = 0;
+      const outcome = await store.deleteUnlessInUse(blob.id, { inUse: async () => (checks += 1) > 1, graceMs: 0 });
+      expect(outcome).toBe('in_use');
+      expect(await buffer(await store.get(blob.id))).toEqual(content);
+    });
+
+    it('leaves the copy an upload wrote while the old file was set aside', async () => {
+      const { store } = newStore();
+      const blob = await store.put(content);
+      let checks = 0;
+      const inUse = async () => {
+        checks += 1;
+        if (checks === 2) await store.put(content);
+        return false;
+      };
+      expect(await store.deleteUnlessInUse(blob.id, { inUse, graceMs: 0 })).toBe('deleted');
+      expect(await buffer(await store.get(blob.id))).toEqual(content);
+    });
+
+    it('puts back a file a crashed deletion left aside', async () => {
+      const { root, store } = newStore();
+      const blob = await store.put(content);
+      const other = await store.put(Buffer.from('another file'));
+      mkdirSync(path.join(root, 'deleting'), { recursive: true });
+      renameSync(path.join(root, blob.id.slice(0, 2), blob.id.slice(2, 4), blob.id), path.join(root, 'deleting', `${blob.id}.crashed`));
+      expect(await store.has(blob.id)).toBe(false);
+      expect(await store.deleteUnlessInUse(other.id, unused)).toBe('deleted');
+      expect(await buffer(await store.get(blob.id))).toEqual(content);
+      expect(readdirSync(path.join(root, 'deleting'))).toEqual([]);
+    });
   });
 
   it('streams large content without holding it in memory', async () => {

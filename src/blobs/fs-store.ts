@@ -1,12 +1,12 @@
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobError } from './errors.js';
 import { OpenStream, SealStream } from './sealed-stream.js';
-import type { BlobStore, PutOptions, StoredBlob } from './store.js';
+import type { BlobStore, DeleteCheck, DeleteOutcome, PutOptions, StoredBlob } from './store.js';
 
 const ID_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -43,6 +43,14 @@ class Measure extends Transform {
  * The local-directory blob store: `<root>/<id[0:2]>/<id[2:4]>/<id>`, written to a temporary file,
  * fdatasynced, then renamed into place and the directory fsynced, so a crash leaves either the
  * whole blob or none. Keys come from the server secret via HKDF, never from the database.
+ *
+ * Deleting content-addressed files races with uploads of the same content: a request may have
+ * written the file (or found it) and not yet committed the record that names it when a purge finds
+ * no record. `deleteUnlessInUse` therefore first moves the file aside (a `put` from then on writes a
+ * new one), then keeps it if it was written within the grace period (every `put` replaces the
+ * file, so its mtime is the last upload's) or if a record names it now; only then is it removed.
+ * A request that wrote the file before the move has, after the grace period, either committed
+ * (and the check sees its record) or failed. Files a crash left aside are put back first.
  */
 export class FsBlobStore implements BlobStore {
   private readonly sealKey: Buffer;
@@ -93,8 +101,44 @@ export class FsBlobStore implements BlobStore {
     return exists(this.pathOf(id));
   }
 
-  async delete(id: string): Promise<void> {
-    await rm(this.pathOf(id), { force: true });
+  async deleteUnlessInUse(id: string, check: DeleteCheck): Promise<DeleteOutcome> {
+    const final = this.pathOf(id);
+    if (await check.inUse()) return 'in_use';
+    await this.restoreSetAside();
+    const aside = path.join(this.asideDir, `${id}.${randomBytes(6).toString('hex')}`);
+    await this.ensureDir(this.asideDir);
+    try {
+      await rename(final, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+      throw err;
+    }
+    const written = (await stat(aside)).mtimeMs;
+    const outcome = Date.now() - written < check.graceMs ? 'recent' : (await check.inUse()) ? 'in_use' : 'deleted';
+    if (outcome === 'deleted') await rm(aside, { force: true });
+    else await putBack(aside, final);
+    return outcome;
+  }
+
+  /** Puts back files a crashed deletion left aside; a file written since under the same name wins. */
+  private async restoreSetAside(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.asideDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const name of names) {
+      const id = name.split('.')[0]!;
+      if (!ID_PATTERN.test(id)) continue;
+      await this.ensureDir(path.dirname(this.pathOf(id)));
+      await putBack(path.join(this.asideDir, name), this.pathOf(id));
+    }
+  }
+
+  private get asideDir(): string {
+    return path.join(this.root, 'deleting');
   }
 
   private async ensureDir(dir: string): Promise<void> {
@@ -117,6 +161,19 @@ async function exists(file: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
+}
+
+/** Links `aside` back to `final` unless a newer copy of the same content is there; then drops `aside`. */
+async function putBack(aside: string, final: string): Promise<void> {
+  try {
+    await link(aside, final);
+    await fsyncDirectory(path.dirname(final));
+  } catch (err) {
+    // EEXIST: a newer copy is in place; ENOENT: another process's purge put this one back already.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOENT') throw err;
+  }
+  await rm(aside, { force: true });
 }
 
 type Sink = (chunks: AsyncIterable<Buffer>) => Promise<void>;

@@ -24,5 +24,17 @@ export interface BlobStore {
   /** The content, decrypted and authenticated as it streams; a tampered blob errors the stream. */
   get(id: string): Promise<Readable>;
   has(id: string): Promise<boolean>;
-  delete(id: string): Promise<void>;
+  /**
+   * Deletes the blob unless `inUse` says a record names it, or it was written within `graceMs`
+   * (a request that wrote it may not have committed its record yet). Safe against a concurrent
+   * `put` of the same content, in this process or another.
+   */
+  deleteUnlessInUse(id: string, check: DeleteCheck): Promise<DeleteOutcome>;
 }
+
+export interface DeleteCheck {
+  inUse(): Promise<boolean>;
+  graceMs: number;
+}
+
+export type DeleteOutcome = 'deleted' | 'in_use' | 'recent' | 'absent';

@@ -27,6 +27,7 @@ export interface Config {
   mediaMaxBytes: number;
   submissionMaxBytes: number;
   trashRetentionDays: number;
+  blobDeleteGraceSeconds: number;
   passwordIterations: number;
   sessionIdleMinutes: number;
   sessionLifetimeHours: number;
@@ -269,6 +270,7 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
     mediaMaxBytes: get('FIELDKEEP_MEDIA_MAX_BYTES'),
     submissionMaxBytes: get('FIELDKEEP_SUBMISSION_MAX_BYTES'),
     trashRetentionDays: get('FIELDKEEP_TRASH_RETENTION_DAYS'),
+    blobDeleteGraceSeconds: get('FIELDKEEP_BLOB_DELETE_GRACE_SECONDS'),
     passwordIterations: get('FIELDKEEP_PASSWORD_ITERATIONS'),
     sessionIdleMinutes: get('FIELDKEEP_SESSION_IDLE_MINUTES'),
     sessionLifetimeHours: get('FIELDKEEP_SESSION_LIFETIME_HOURS'),

@@ -130,6 +130,11 @@ export const settings = {
     default: '30',
     description: 'Deleted submissions stay in the trash, restorable, for this many days; `fieldkeep submissions purge-trash` then removes them and their files.',
   },
+  FIELDKEEP_BLOB_DELETE_GRACE_SECONDS: {
+    type: int(0, 7 * 86_400),
+    default: '3600',
+    description: 'A purge never deletes a file written less than this long ago: an upload of the same content may not have committed its record yet.',
+  },
   FIELDKEEP_PASSWORD_ITERATIONS: {
     type: int(1000, 10_000_000),
     default: '1000000',

@@ -149,7 +149,7 @@ export function koboRoutes(app: App, ctx: AppContext): void {
       const asset = await openAsset(caller, request.params.uid, 'submission.read', '/api/v2/assets/:uid/data/:id/');
       const form = await submissions.openFormData(scopeOf(caller, asset), asset.form.xml_form_id);
       const row = await submissions.getSubmissionById(form, request.params.id);
-      if (request.query.format === 'xml') return reply.type('application/xml; charset=utf-8').send(await ctx.blobs.get(row.xml_blob));
+      if (request.query.format === 'xml') return reply.type('application/xml; charset=utf-8').send(await submissionXml(ctx, row));
       const [presented] = await presentPage(ctx, form, asset, [row]);
       return reply.type('application/json; charset=utf-8').send(presented);
     },
@@ -177,14 +177,25 @@ function pick(whole: Record<string, unknown>, fields: readonly string[]): Record
   return picked;
 }
 
-const escapeXml = (text: string) => text.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
+const xmlEntities: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' };
+const escapeXml = (text: string) => text.replace(/[<>&"']/g, (c) => xmlEntities[c]!);
+const XML_DECLARATION = /^\uFEFF?\s*<\?xml[^?]*\?>\s*/;
 
-/** `format=xml`: the page's paging fields, then each submission's XML as received, without its declaration. */
+/**
+ * `format=xml`, byte for byte as kpi renders a page: its paging fields as `dicttoxml` writes them
+ * (that library's declaration, empty elements for null), then, only when the page has results,
+ * each submission's XML as received without its declaration, inside `<results>`.
+ */
 async function* xmlPage(ctx: AppContext, rows: submissions.SubmissionDataRow[], count: number, next: string | null, previous: string | null): AsyncGenerator<string> {
-  yield `<?xml version="1.0" encoding="utf-8"?>\n<root><count>${count}</count><next>${next === null ? '' : escapeXml(next)}</next><previous>${previous === null ? '' : escapeXml(previous)}</previous><results>`;
-  for (const row of rows) {
-    const xml = (await buffer(await ctx.blobs.get(row.xml_blob))).toString('utf8');
-    yield xml.replace(/^\uFEFF?\s*<\?xml[^?]*\?>\s*/, '');
-  }
+  yield `<?xml version="1.0" encoding="UTF-8" ?><root><count>${count}</count><next>${next === null ? '' : escapeXml(next)}</next><previous>${previous === null ? '' : escapeXml(previous)}</previous>`;
+  if (rows.length === 0) return yield '</root>';
+  yield '<results>';
+  for (const row of rows) yield (await buffer(await ctx.blobs.get(row.xml_blob))).toString('utf8').replace(XML_DECLARATION, '');
   yield '</results></root>';
+}
+
+/** One submission's XML as kpi serves it: as received, with a declaration added if it had none. */
+async function submissionXml(ctx: AppContext, row: submissions.SubmissionDataRow): Promise<Buffer> {
+  const xml = await buffer(await ctx.blobs.get(row.xml_blob));
+  return /^\s*<\?xml/i.test(xml.subarray(0, 64).toString('utf8')) ? xml : Buffer.concat([Buffer.from('<?xml version="1.0" encoding="utf-8"?>'), xml]);
 }

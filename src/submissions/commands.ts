@@ -12,7 +12,7 @@ export function submissionsCommand(sources: () => ConfigSources): Command {
     .description('Remove submissions deleted more than FIELDKEEP_TRASH_RETENTION_DAYS ago, with their files unless another record still uses them.')
     .action(async () =>
       withDatabase(sources, async (database, config) => {
-        const result = await purgeTrash({ database, blobs: openBlobStore(config), retentionDays: config.trashRetentionDays });
+        const result = await purgeTrash({ database, blobs: openBlobStore(config), retentionDays: config.trashRetentionDays, blobDeleteGraceMs: config.blobDeleteGraceSeconds * 1000 });
         console.log(`purged ${result.submissions} submission(s) deleted over ${config.trashRetentionDays} days ago; deleted ${result.blobsDeleted} file(s), kept ${result.blobsKept} still in use`);
       }),
     );

@@ -70,7 +70,7 @@ describeEachDatabase('Submission review, edits and trash', (kind) => {
   const db = () => env().server.database.db;
   const api = (suffix = '') => `${env().url}/api/v1/projects/${projectId}/forms/visit${suffix}`;
   const one = (instanceId: string, suffix = '') => api(`/submissions/${encodeURIComponent(instanceId)}${suffix}`);
-  const purgeContext = () => ({ database: env().server.database, blobs, retentionDays: env().config.trashRetentionDays });
+  const purgeContext = (blobDeleteGraceMs = 0) => ({ database: env().server.database, blobs, retentionDays: env().config.trashRetentionDays, blobDeleteGraceMs });
 
   async function postParts(parts: Part[], url = `${env().url}/projects/${projectId}/submission`, headers: Record<string, string> = collector.headers) {
     const body = multipartBody(parts, { partLengths: true });
@@ -339,6 +339,22 @@ describeEachDatabase('Submission review, edits and trash', (kind) => {
       const keptDeletedAt = Date.parse((await submissionRow(kept)).deleted_at as string);
       await purgeTrash(purgeContext(), new Date(keptDeletedAt + 31 * DAY_MS));
       expect(await blobs.has(sharedBlob)).toBe(false);
+    });
+
+    it('keeps a file that a submission arriving during the purge brings again', async () => {
+      const photo = { name: 'again.jpg', bytes: jpeg('again') };
+      const doomed = await submit({ photo });
+      const blobId = (await attachmentsOf((await versionsOf(doomed))[0]!.id))[0]!.blob_id as string;
+      expect((await call(one(doomed), 'DELETE', owner.headers)).status).toBe(204);
+      const deletedAt = Date.parse((await submissionRow(doomed)).deleted_at as string);
+      // A phone's upload of the same photo has written its blob but not yet committed its record.
+      expect((await blobs.put(photo.bytes)).id).toBe(blobId);
+      const purged = await purgeTrash(purgeContext(60_000), new Date(deletedAt + 31 * DAY_MS));
+      // Both of its files were written within the grace period: the photo and the purged XML.
+      expect(purged).toMatchObject({ submissions: 1, blobsDeleted: 0, blobsKept: 2 });
+      const arriving = await submit({ photo });
+      expect((await attachmentsOf((await versionsOf(arriving))[0]!.id))[0]!.blob_id).toBe(blobId);
+      expect(await buffer(await blobs.get(blobId))).toEqual(photo.bytes);
     });
 
     it('purges from the command line', async () => {

@@ -8,8 +8,9 @@
  * media file) is one blob, and it stays while any row still names it.
  *
  * Blobs are deleted after the rows' transaction commits: a crash in between leaves unreferenced
- * blobs (space, never a loss). The reference check runs per blob after the commit, so a blob
- * another submission gained meanwhile is kept.
+ * blobs (space, never a loss). The blob store checks references again once the file is set aside,
+ * and keeps files written within FIELDKEEP_BLOB_DELETE_GRACE_SECONDS, so a submission that brings
+ * the same content while the purge runs keeps its file (src/blobs/fs-store.ts explains how).
  */
 import { isoNow } from '../db/columns.js';
 import type { Database } from '../db/database.js';
@@ -86,11 +87,13 @@ export interface PurgeContext {
   database: Database;
   blobs: BlobStore;
   retentionDays: number;
+  blobDeleteGraceMs: number;
 }
 
 export interface PurgeResult {
   submissions: number;
   blobsDeleted: number;
+  /** Still named by another record, or written too recently to tell. */
   blobsKept: number;
 }
 
@@ -103,12 +106,9 @@ export async function purgeTrash(ctx: PurgeContext, now: Date = new Date()): Pro
     if (batch.count === 0) return result;
     result.submissions += batch.count;
     for (const blobId of batch.blobs) {
-      if (await mq.blobReferenced(ctx.database.db, blobId)) {
-        result.blobsKept += 1;
-      } else {
-        await ctx.blobs.delete(blobId);
-        result.blobsDeleted += 1;
-      }
+      const outcome = await ctx.blobs.deleteUnlessInUse(blobId, { inUse: () => mq.blobReferenced(ctx.database.db, blobId), graceMs: ctx.blobDeleteGraceMs });
+      if (outcome === 'deleted') result.blobsDeleted += 1;
+      else if (outcome !== 'absent') result.blobsKept += 1;
     }
   }
 }
