@@ -47,4 +47,27 @@ describe('group commit on SQLite', () => {
     await expect(innocent).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
     expect(await stored()).toEqual([]);
   });
+
+  it('commits without waiting for the disk on the event loop, then syncs, leaving the configured level in place', async () => {
+    const level = async () => (await sql<{ synchronous: number }>`pragma synchronous`.execute(database.db)).rows[0]!.synchronous;
+    expect(await level()).toBe(2);
+    const many = await Promise.all(Array.from({ length: 100 }, (_, i) => insert(i + 10)));
+    expect(many).toHaveLength(100);
+    expect(await stored()).toHaveLength(100);
+    await expect(database.inGroupCommit(async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+    expect(await level()).toBe(2);
+  });
+
+  it('needs no sync of its own when the configured level is NORMAL', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-group-normal-'));
+    const normal = openDatabase({ database: { kind: 'sqlite', path: path.join(dir, 'db.sqlite') }, sqliteSynchronous: 'NORMAL', dbPoolSize: 1 });
+    try {
+      await sql`create table t (n integer primary key)`.execute(normal.db);
+      await Promise.all([1, 2, 3].map((n) => normal.inGroupCommit((trx) => sql`insert into t (n) values (${n})`.execute(trx))));
+      expect((await sql<{ synchronous: number }>`pragma synchronous`.execute(normal.db)).rows[0]!.synchronous).toBe(1);
+      expect((await sql<{ n: number }>`select count(*) as n from t`.execute(normal.db)).rows[0]!.n).toBe(3);
+    } finally {
+      await normal.close();
+    }
+  });
 });

@@ -1,19 +1,29 @@
 /*
  * Group commit for SQLite. With `synchronous=FULL` every commit fsyncs the WAL, and better-sqlite3
- * does that on the event loop: at a few hundred submissions a second the fsyncs alone take a large
- * share of the one thread. Work submitted in the same turn of the event loop therefore shares one
- * transaction and one commit:
+ * does that on the event loop: the thread waits for the disk at every commit, and requests that
+ * arrive meanwhile cannot even be read. Work submitted in the same turn of the event loop therefore
+ * shares one transaction and one commit, and the commit's fsync runs on the thread pool:
  *
  * - each piece of work runs in its own savepoint, so a failure rolls back only that work and is
  *   reported to its caller alone, as if it had had a transaction of its own;
- * - no caller hears of success before the shared commit has returned, so what a caller
- *   acknowledges is durable exactly as with a transaction of its own; if the commit fails, every
- *   caller of the group gets the error and nothing of the group is stored.
+ * - the group commits with `synchronous=NORMAL` (SQLite writes the WAL frames but does not wait
+ *   for them), and then the WAL file is fdatasynced off the event loop; no caller hears of success
+ *   before that sync has returned, so what a caller acknowledges is on disk exactly as after a
+ *   FULL commit. While one group's sync runs, the next group already executes; syncs requested
+ *   while one is running share the next one.
+ * - if the commit fails, every caller of the group gets the error and nothing of the group is
+ *   stored; if the sync fails, every caller gets the error (the rows may survive; a phone's retry
+ *   then meets its own submission and is answered as a duplicate).
  *
+ * Readers may see a group's rows before its sync returns; an answer that depends on them (a
+ * duplicate's 202) comes from a later group, whose own sync covers the earlier commit too.
  * Work in one group runs one after the other on SQLite's single connection, as separate
  * transactions would; later work sees what earlier work of the group wrote, as it would after
  * their commits.
  */
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import type SQLite from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Tables } from './tables.js';
 
@@ -30,13 +40,28 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** Bounds how long the first work of a group waits for the others. */
 export const MAX_GROUP_SIZE = 32;
 
+export interface CommitGroupOptions {
+  /** The connection's own handle, to change `synchronous` around the group's commit. */
+  handle: SQLite.Database;
+  /** The database file; its WAL is `<file>-wal`. */
+  file: string;
+  /** The configured level: NORMAL promises no durability, so nothing is synced. */
+  synchronous: 'FULL' | 'NORMAL';
+}
+
 export class CommitGroup {
   private readonly queue: Pending[] = [];
   private running = false;
+  private readonly wal: WalSync | undefined;
 
-  constructor(private readonly db: Kysely<Tables>) {}
+  constructor(
+    private readonly db: Kysely<Tables>,
+    private readonly options: CommitGroupOptions,
+  ) {
+    this.wal = options.synchronous === 'FULL' ? new WalSync(options.file) : undefined;
+  }
 
-  /** Runs `work` in a transaction shared with the work submitted alongside; resolves after the commit. */
+  /** Runs `work` in a transaction shared with the work submitted alongside; resolves once it is durable. */
   run<T>(work: GroupedWork<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
@@ -48,23 +73,21 @@ export class CommitGroup {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
     // setImmediate, not a microtask: the requests whose I/O completed in this turn join the group.
-    setImmediate(() => {
-      void this.commitNext().finally(() => {
-        this.running = false;
-        this.schedule();
-      });
-    });
+    setImmediate(() => void this.commitNext());
   }
 
   private async commitNext(): Promise<void> {
     const group = this.queue.splice(0, MAX_GROUP_SIZE);
     let outcomes: Outcome[];
     try {
-      outcomes = await this.db.transaction().execute(async (trx) => {
-        const done: Outcome[] = [];
-        for (const pending of group) done.push(await inSavepoint(trx, pending.work));
-        return done;
-      });
+      outcomes = await this.db.connection().execute((connection) => this.commitGroup(connection, group));
+    } catch (error) {
+      for (const pending of group) pending.reject(error);
+      return this.next();
+    }
+    this.next();
+    try {
+      await this.wal?.sync();
     } catch (error) {
       for (const pending of group) pending.reject(error);
       return;
@@ -74,6 +97,26 @@ export class CommitGroup {
       if (outcome.ok) pending.resolve(outcome.value);
       else pending.reject(outcome.error);
     });
+  }
+
+  private next(): void {
+    this.running = false;
+    this.schedule();
+  }
+
+  /** Runs the group on the connection it holds, so nothing else runs while `synchronous` is lowered. */
+  private async commitGroup(connection: Kysely<Tables>, group: readonly Pending[]): Promise<Outcome[]> {
+    // Outside a transaction only: SQLite refuses to change the level inside one.
+    if (this.wal) this.options.handle.pragma('synchronous = NORMAL');
+    try {
+      return await connection.transaction().execute(async (trx) => {
+        const done: Outcome[] = [];
+        for (const pending of group) done.push(await inSavepoint(trx, pending.work));
+        return done;
+      });
+    } finally {
+      if (this.wal) this.options.handle.pragma(`synchronous = ${this.options.synchronous}`);
+    }
   }
 }
 
@@ -87,5 +130,57 @@ async function inSavepoint(trx: Transaction<Tables>, work: GroupedWork<unknown>)
     await sql`rollback to savepoint grouped_work`.execute(trx);
     await sql`release savepoint grouped_work`.execute(trx);
     return { ok: false, error };
+  }
+}
+
+/**
+ * fdatasync of the WAL file on the thread pool. A sync started before a commit does not cover it,
+ * so a request made while one runs waits for that one and then shares the next. The file is opened
+ * for each sync (SQLite may recreate it); the directory is fsynced once, for the WAL's own entry.
+ */
+class WalSync {
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private directorySynced = false;
+
+  constructor(private readonly databaseFile: string) {}
+
+  sync(): Promise<void> {
+    if (this.running === undefined) return this.start();
+    this.queued ??= this.running.then(
+      () => this.startQueued(),
+      () => this.startQueued(),
+    );
+    return this.queued;
+  }
+
+  private startQueued(): Promise<void> {
+    this.queued = undefined;
+    return this.start();
+  }
+
+  private start(): Promise<void> {
+    const running = this.syncFiles().finally(() => {
+      if (this.running === running) this.running = undefined;
+    });
+    this.running = running;
+    return running;
+  }
+
+  private async syncFiles(): Promise<void> {
+    const wal = await open(`${this.databaseFile}-wal`, 'r');
+    try {
+      await wal.datasync();
+    } finally {
+      await wal.close();
+    }
+    if (this.directorySynced) return;
+    const directory = await open(path.dirname(this.databaseFile), 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+    this.directorySynced = true;
   }
 }

@@ -18,9 +18,10 @@ export interface Database {
   /** The SQLite file, for the things only a file has (migration lock, backups). */
   readonly sqlitePath?: string;
   /**
-   * Runs `work` in a transaction and resolves after its commit. On SQLite the transaction and its
-   * commit (one WAL fsync) may be shared with other work submitted at the same moment, each in its
-   * own savepoint (commit-group.ts); for frequent small writes such as phone submissions.
+   * Runs `work` in a transaction and resolves once its commit is durable. On SQLite the transaction
+   * and its commit (one WAL fsync, off the event loop) may be shared with other work submitted at
+   * the same moment, each in its own savepoint (commit-group.ts); for frequent small writes such as
+   * phone submissions.
    */
   inGroupCommit<T>(work: GroupedWork<T>): Promise<T>;
   close(): Promise<void>;
@@ -45,7 +46,7 @@ export function openDatabase(options: DatabaseOptions): Database {
     handle.pragma('foreign_keys = ON');
     handle.pragma('busy_timeout = 5000');
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
-    const group = new CommitGroup(db);
+    const group = new CommitGroup(db, { handle, file: target.path, synchronous: options.sqliteSynchronous });
     return { db, dialect: 'sqlite', sqlitePath: target.path, inGroupCommit: (work) => group.run(work), close: () => db.destroy() };
   }
   const pool = new pg.Pool({

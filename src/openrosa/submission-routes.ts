@@ -49,7 +49,7 @@ export function submissionRoutes(app: App, ctx: AppContext): void {
           if (!request.isMultipart()) throw new AppError('submission.not_multipart');
           const received = await receiveParts(request.parts(), ctx.blobs, { maxBytes, maxXmlBytes });
           const scopeOfRequest = { ctx, access: projectAccessOf(request), source: auditSource(request) };
-          const outcome = await storeSubmission(scopeOfRequest, received, { deviceId: deviceIdOf(request), maxXmlBytes });
+          const outcome = await storeSubmission(scopeOfRequest, received, { deviceId: deviceIdOf(request) });
           return reply.status(outcome.status).type('text/xml; charset=utf-8').send(openRosaResponseXml(messageOf(outcome)));
         },
       );

@@ -8,7 +8,7 @@
  */
 import { CryptoError, checkFileName, parseEncryptedManifest } from '../crypto/index.js';
 import { AppError, type ErrorCode } from '../server/errors.js';
-import { XFormError, XmlError, parseSubmission, type FormSchema, type SubmissionFields } from '../xform/index.js';
+import { XFormError, XmlError, parseXmlTree, submissionFields, submissionIdentity, type FormSchema, type InstanceIdentity, type SubmissionFields, type XmlElement } from '../xform/index.js';
 
 /** Which form and version the XML says it belongs to: enough to find the schema. */
 export interface SubmissionIdentity {
@@ -17,6 +17,8 @@ export interface SubmissionIdentity {
   version: string;
   encrypted: boolean;
   instanceId: string;
+  /** The parsed document and all it says of itself, read again against the schema (parsed once). */
+  document: { root: XmlElement; identity: InstanceIdentity };
 }
 
 export interface SubmissionContent {
@@ -33,13 +35,17 @@ export interface SubmissionContent {
 }
 
 export function identifySubmission(xml: Uint8Array, maxBytes: number): SubmissionIdentity {
-  const parsed = readOrRefuse(() => parseSubmission(xml, undefined, { maxBytes }));
-  return { formId: parsed.formId, version: parsed.version ?? '', encrypted: parsed.encrypted, instanceId: parsed.instanceId };
+  return readOrRefuse(() => {
+    const root = parseXmlTree(xml, { maxBytes });
+    const identity = submissionIdentity(root);
+    return { formId: identity.formId, version: identity.version ?? '', encrypted: identity.encrypted, instanceId: identity.instanceId, document: { root, identity } };
+  });
 }
 
-export function readSubmissionContent(xml: Uint8Array, schema: FormSchema, maxBytes: number): SubmissionContent {
+export function readSubmissionContent(xml: Uint8Array, identified: SubmissionIdentity, schema: FormSchema): SubmissionContent {
   return readOrRefuse(() => {
-    const parsed = parseSubmission(xml, schema, { maxBytes });
+    const { root, identity } = identified.document;
+    const parsed = { ...identity, fields: submissionFields(root, identity, schema) };
     if (parsed.encrypted) {
       const manifest = parseEncryptedManifest(xml);
       const files = new Set([...manifest.mediaFiles, manifest.encryptedXmlFile]);

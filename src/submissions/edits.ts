@@ -49,7 +49,7 @@ export async function editSubmission(scope: SubmissionScope, xmlFormId: string, 
   const xmlBlob = await scope.ctx.blobs.put(xml);
   const received = { xml, xmlBlob, identity: identifySubmission(xml, maxXmlBytes), files: [], incomplete: false };
   const changed = [...answers.keys()];
-  const outcome = await storeSubmission(scope, received, { deviceId: null, maxXmlBytes, auditDetails: { via: 'api', changed } });
+  const outcome = await storeSubmission(scope, received, { deviceId: null, auditDetails: { via: 'api', changed } });
   return { instanceId: submission.instance_id, versionInstanceId: outcome.instanceId, changed };
 }
 

@@ -56,7 +56,6 @@ export interface SubmissionOutcome {
 export interface SubmissionOptions {
   /** The phone's `deviceID` query parameter. */
   deviceId: string | null;
-  maxXmlBytes: number;
   /** Added to an edit's audit entry (an API edit names its route and the fields it changed). */
   auditDetails?: Record<string, unknown>;
 }
@@ -90,7 +89,7 @@ class LostRace extends Error {}
 
 export async function storeSubmission(scope: SubmissionScope, received: ReceivedRequest, options: SubmissionOptions): Promise<SubmissionOutcome> {
   const { form, version } = await acceptingVersion(scope, received);
-  const content = readSubmissionContent(received.xml, schemas.of(version), options.maxXmlBytes);
+  const content = readSubmissionContent(received.xml, received.identity, schemas.of(version));
   const files = distinctFiles(received.files);
   const recording: Recording = { scope, form, version, content, received, files, deviceId: options.deviceId, auditDetails: options.auditDetails ?? {} };
   for (let attempt = 1; ; attempt += 1) {

@@ -14,5 +14,5 @@ export type { XmlAttribute, XmlElement, XmlHandlers, XmlLimits, XmlName, XmlNode
 export { DEFAULT_LANGUAGE } from './schema.js';
 export type { Choice, FieldBind, FieldType, FormField, FormSchema, LocalizedText } from './schema.js';
 export { parseXForm } from './xform.js';
-export { parseSubmission } from './submission.js';
-export type { ParsedSubmission, SubmissionFields, SubmissionValue } from './submission.js';
+export { parseSubmission, submissionFields, submissionIdentity } from './submission.js';
+export type { ParsedSubmission, SubmissionFields, SubmissionIdentity as InstanceIdentity, SubmissionValue } from './submission.js';

@@ -38,34 +38,45 @@ export interface ParsedSubmission {
 /** OpenRosa asks servers to support IDs of at least 249 characters; beyond this we refuse. */
 const MAX_ID_LENGTH = 255;
 
+export type SubmissionIdentity = Omit<ParsedSubmission, 'fields'>;
+
 export function parseSubmission(
   xml: Uint8Array | string,
   schema?: FormSchema,
   limits: Partial<XmlLimits> = {},
 ): ParsedSubmission {
   const root = parseXmlTree(xml, limits);
+  const identity = submissionIdentity(root);
+  return { ...identity, fields: submissionFields(root, identity, schema) };
+}
+
+/** What a parsed instance says about itself: enough to find its form version. */
+export function submissionIdentity(root: XmlElement): SubmissionIdentity {
   const formId = attributeValue(root, 'id', '')?.trim() || root.uri;
   if (!formId) {
     throw new XFormError('submission.missing_form_id', `The submission root <${root.name}> has no id attribute naming its form.`);
   }
-  const encrypted = attributeValue(root, 'encrypted') === 'yes';
-  if (schema) checkMatchesForm(root, formId, encrypted, schema);
   const meta = firstChildElement(root, 'meta');
   const instanceId = metaValue(meta, 'instanceID') ?? childValue(root, 'instanceID') ?? attributeValue(root, 'instanceID')?.trim();
   if (!instanceId) {
     throw new XFormError('submission.missing_instance_id', 'The submission has no meta/instanceID; every submission needs a unique instance ID.');
   }
-  const fields: SubmissionFields = {};
-  if (!encrypted) collectFields(root, '', repeatPaths(schema), fields);
   return {
     formId,
     version: attributeValue(root, 'version') ?? null,
     instanceId: checkId(instanceId, 'instanceID'),
     deprecatedId: optionalId(metaValue(meta, 'deprecatedID'), 'deprecatedID'),
     instanceName: metaValue(meta, 'instanceName') ?? null,
-    encrypted,
-    fields,
+    encrypted: attributeValue(root, 'encrypted') === 'yes',
   };
+}
+
+/** The answers of a parsed instance, checked against its form's schema when there is one. */
+export function submissionFields(root: XmlElement, identity: SubmissionIdentity, schema?: FormSchema): SubmissionFields {
+  if (schema) checkMatchesForm(root, identity.formId, identity.encrypted, schema);
+  const fields: SubmissionFields = {};
+  if (!identity.encrypted) collectFields(root, '', repeatPaths(schema), fields);
+  return fields;
 }
 
 function checkMatchesForm(root: XmlElement, formId: string, encrypted: boolean, schema: FormSchema): void {
