@@ -11,6 +11,9 @@ import { xlsformCommand } from './xlsform/commands.js';
 import { deviceCommand } from './devices/index.js';
 import { formCommand } from './forms/commands.js';
 import { submissionsCommand } from './submissions/commands.js';
+import { exportCommand } from './exports/index.js';
+import { backupCommand } from './backups/index.js';
+import { decryptCommand } from './decrypt/commands.js';
 
 const sources = () => ({ env: process.env, cwd: process.cwd() });
 
@@ -69,6 +72,9 @@ program.addCommand(xlsformCommand());
 program.addCommand(formCommand(sources));
 program.addCommand(deviceCommand(sources));
 program.addCommand(submissionsCommand(sources));
+program.addCommand(exportCommand(sources));
+program.addCommand(backupCommand(sources));
+program.addCommand(decryptCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -156,7 +156,7 @@ const processIo: CommandIo = {
   out: (text) => process.stdout.write(text),
 };
 
-async function readStdinLine(): Promise<string> {
+export async function readStdinLine(): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
@@ -168,7 +168,7 @@ async function readStdinLine(): Promise<string> {
 }
 
 /** Reads a line from the terminal without echoing it. */
-function promptHidden(prompt: string): Promise<string> {
+export function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   process.stderr.write(prompt);
   stdin.setRawMode(true);

@@ -47,7 +47,8 @@ let strengthEstimator: ZxcvbnFactory | undefined;
 
 /** Every rule the password breaks; an empty list means it may be used. */
 export function checkPasswordPolicy(password: string, identity: PasswordIdentity = {}): PasswordProblem[] {
-  const bytes = Buffer.byteLength(password, 'utf8');
+  // TextEncoder rather than Buffer: the browser checks passphrases with this same policy (src/crypto/browser).
+  const bytes = new TextEncoder().encode(password).length;
   if (bytes > MAX_PASSWORD_BYTES) {
     // Nothing else is analysed: the password cannot be used whatever it contains.
     return [{ code: 'password.too_long', message: `Use at most ${MAX_PASSWORD_BYTES} bytes; this password has ${bytes} bytes in UTF-8.` }];

@@ -142,9 +142,18 @@ export class FsBlobStore implements BlobStore {
     return path.join(this.root, 'deleting');
   }
 
+  /**
+   * Creates `dir` if needed. A directory made here is only durable once its parent is fsynced, so
+   * every parent that gained an entry is; the caller fsyncs `dir` itself for what it puts there.
+   */
   private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const firstCreated = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (firstCreated !== undefined) {
+      for (let parent = path.dirname(firstCreated); parent !== dir; parent = path.join(parent, path.relative(parent, dir).split(path.sep)[0]!)) {
+        await fsyncDirectory(parent);
+      }
+    }
     this.knownDirs.add(dir);
   }
 

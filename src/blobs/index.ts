@@ -1,4 +1,4 @@
 export type { BlobStore, DeleteCheck, DeleteOutcome, PutOptions, StoredBlob } from './store.js';
 export { FsBlobStore } from './fs-store.js';
-export { openBlobStore } from './open.js';
+export { blobDirectory, openBlobStore } from './open.js';
 export { BlobError, type BlobErrorCode } from './errors.js';

@@ -35,6 +35,29 @@ export interface Config {
   adminTwoFactor: boolean;
   basicAuthCacheSeconds: number;
   mail: MailSettings;
+  jobs: JobSettings;
+  backups: BackupSettings;
+  exports: ExportSettings;
+}
+
+export interface ExportSettings {
+  cacheSeconds: number;
+  retentionHours: number;
+}
+
+export interface BackupSettings {
+  dir: string;
+  recipients: string[];
+  passphrase: string | undefined;
+  cron: string | undefined;
+  keep: { daily: number; weekly: number; monthly: number };
+  verifyIdentityFile: string | undefined;
+}
+
+export interface JobSettings {
+  concurrency: number;
+  pollMs: number;
+  staleMs: number;
 }
 
 export interface LoginThrottleSettings {
@@ -287,6 +310,23 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
       transport: get('FIELDKEEP_MAIL_TRANSPORT'),
       smtpUrl: values.get('FIELDKEEP_SMTP_URL') as string | undefined,
       from: get('FIELDKEEP_MAIL_FROM'),
+    },
+    jobs: {
+      concurrency: get('FIELDKEEP_JOB_CONCURRENCY'),
+      pollMs: get('FIELDKEEP_JOB_POLL_MS'),
+      staleMs: get<number>('FIELDKEEP_JOB_STALE_SECONDS') * 1000,
+    },
+    backups: {
+      dir: path.resolve(dataDir, (values.get('FIELDKEEP_BACKUP_DIR') as string | undefined) ?? 'backups'),
+      recipients: ((values.get('FIELDKEEP_BACKUP_RECIPIENTS') as string | undefined) ?? '').split(/[\s,]+/).filter((r) => r !== ''),
+      passphrase: values.get('FIELDKEEP_BACKUP_PASSPHRASE') as string | undefined,
+      cron: values.get('FIELDKEEP_BACKUP_CRON') as string | undefined,
+      keep: { daily: get('FIELDKEEP_BACKUP_KEEP_DAILY'), weekly: get('FIELDKEEP_BACKUP_KEEP_WEEKLY'), monthly: get('FIELDKEEP_BACKUP_KEEP_MONTHLY') },
+      verifyIdentityFile: values.get('FIELDKEEP_BACKUP_VERIFY_IDENTITY_FILE') as string | undefined,
+    },
+    exports: {
+      cacheSeconds: get('FIELDKEEP_EXPORT_CACHE_SECONDS'),
+      retentionHours: get('FIELDKEEP_EXPORT_RETENTION_HOURS'),
     },
   };
 }

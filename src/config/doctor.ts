@@ -3,6 +3,7 @@ import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 import { ConfigError, describeDatabase, loadConfig, type Config, type ConfigSources } from './config.js';
 import { migrationStatus, openDatabase, ping } from '../db/database.js';
+import { backupDoctorCheck } from '../backups/doctor.js';
 
 export interface Check {
   name: string;
@@ -29,6 +30,7 @@ export async function runDoctor(sources: ConfigSources): Promise<Check[]> {
     checkSecretKey(config),
     checkTransport(config),
     await checkDatabase(config),
+    await backupDoctorCheck(config),
   ];
 }
 

@@ -201,6 +201,73 @@ export const settings = {
     default: 'Fieldkeep <fieldkeep@localhost>',
     description: 'Sender address of the email Fieldkeep sends.',
   },
+  FIELDKEEP_JOB_CONCURRENCY: {
+    type: int(1, 64),
+    default: '2',
+    description: 'Background jobs (exports, backups) one server process runs at the same time.',
+  },
+  FIELDKEEP_JOB_POLL_MS: {
+    type: int(50, 600_000),
+    default: '1000',
+    description: 'How often an idle server looks for queued jobs and due schedules, in milliseconds.',
+  },
+  FIELDKEEP_JOB_STALE_SECONDS: {
+    type: int(10, 86_400),
+    default: '120',
+    description: 'A running job whose server has not reported for this long is taken back: queued again while it has attempts left, otherwise failed. Servers report at least every quarter of it.',
+  },
+  FIELDKEEP_BACKUP_DIR: {
+    type: str,
+    default: undefined,
+    defaultText: '`<data dir>/backups`',
+    description: 'Directory that `fieldkeep backup create` and scheduled backups write archives to (and retention prunes); put it on another disk or a mounted remote store.',
+  },
+  FIELDKEEP_BACKUP_RECIPIENTS: {
+    type: str,
+    default: undefined,
+    description: 'age public keys (age1…, from age-keygen; comma- or space-separated) backups are encrypted to. The private keys stay offline: the server cannot read its own backups.',
+  },
+  FIELDKEEP_BACKUP_PASSPHRASE: {
+    type: str,
+    default: undefined,
+    description: 'Passphrase backups are encrypted with (age scrypt), instead of recipients; long and random, kept apart from the server.',
+    secret: true,
+  },
+  FIELDKEEP_BACKUP_CRON: {
+    type: str,
+    default: undefined,
+    description: 'When scheduled backups run, as a 5-field cron expression in UTC (e.g. `30 2 * * *`); unset, nothing is scheduled.',
+  },
+  FIELDKEEP_BACKUP_KEEP_DAILY: {
+    type: int(0, 3650),
+    default: '7',
+    description: 'Retention: keep the newest backup of each of this many most recent days that have one.',
+  },
+  FIELDKEEP_BACKUP_KEEP_WEEKLY: {
+    type: int(0, 520),
+    default: '4',
+    description: 'Retention: keep the newest backup of each of this many most recent ISO weeks that have one.',
+  },
+  FIELDKEEP_BACKUP_KEEP_MONTHLY: {
+    type: int(0, 1200),
+    default: '12',
+    description: 'Retention: keep the newest backup of each of this many most recent months that have one.',
+  },
+  FIELDKEEP_BACKUP_VERIFY_IDENTITY_FILE: {
+    type: str,
+    default: undefined,
+    description: 'An age identity file that lets scheduled runs verify each new backup by restoring it into a scratch database. Anyone with it can read the backups: set it only on a separate verifier, not on the server that makes them.',
+  },
+  FIELDKEEP_EXPORT_CACHE_SECONDS: {
+    type: int(0, 3600),
+    default: '60',
+    description: 'A saved export setting\'s URL (…/exports/settings/{id}/data.csv or .xlsx) serves the same file to the same person for this long before computing it again, so a dashboard refresh storm costs one export (0 turns the cache off).',
+  },
+  FIELDKEEP_EXPORT_RETENTION_HOURS: {
+    type: int(1, 8760),
+    default: '24',
+    description: 'The file an export job produces (kept encrypted in the blob store) is deleted this many hours after the job was asked for.',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

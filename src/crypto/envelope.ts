@@ -7,11 +7,11 @@
  * `SubmissionDecryptor` is the streaming path (one incremental decryptor per file, any size);
  * `decryptSubmission` is the convenience for envelopes already in memory.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
-import { AES_KEY_LENGTH, FileDecryptor, FileEncryptor } from './aes-cfb.js';
-import type { IncrementalCipher } from './aes-cfb.js';
+import { md5 } from './md5.js';
+import { AES_KEY_LENGTH, FileDecryptor, FileEncryptor, cipherAll } from './aes-cfb.js';
+import { fromBase64, randomBytes, toBase64, toHex } from './bytes.js';
 import { CryptoError } from './errors.js';
+import type { OdkPrivateKey, OdkPublicKey } from './keys.js';
 import { submissionIvs } from './iv.js';
 import { checkFileName, serializeEncryptedManifest } from './manifest.js';
 import type { EncryptedManifest } from './manifest.js';
@@ -29,7 +29,7 @@ export interface EncryptSubmissionInput {
   version?: string | null;
   /** Must be the instance's meta/instanceID, e.g. `uuid:…`; it feeds the IVs. */
   instanceId: string;
-  publicKey: KeyObject;
+  publicKey: OdkPublicKey;
   submissionXml: Uint8Array;
   /** Attachments in the order to encrypt them (Collect: the instance folder's listing order). */
   media?: readonly PlainFile[];
@@ -48,7 +48,7 @@ export interface EncryptedSubmission {
 }
 
 export interface DecryptedSubmission {
-  submissionXml: Buffer;
+  submissionXml: Uint8Array;
   /** Media with their original names (`.enc` removed), in manifest order. */
   media: PlainFile[];
   signature: SignatureVerdict;
@@ -57,16 +57,16 @@ export interface DecryptedSubmission {
 const SUBMISSION_FILE = 'submission.xml';
 const ENCRYPTED_SUFFIX = '.enc';
 
-export function encryptSubmission(input: EncryptSubmissionInput): EncryptedSubmission {
+export async function encryptSubmission(input: EncryptSubmissionInput): Promise<EncryptedSubmission> {
   const aesKey = input.aesKey ?? randomBytes(AES_KEY_LENGTH);
   if (aesKey.length !== AES_KEY_LENGTH) throw new CryptoError('crypto.bad_input', `The AES key must be ${AES_KEY_LENGTH} bytes.`);
   const plainFiles = [...(input.media ?? []), { name: SUBMISSION_FILE, data: input.submissionXml }];
   checkPlainNames(plainFiles.map((file) => file.name));
-  const base64EncryptedKey = rsaOaepEncrypt(input.publicKey, aesKey, input.oaepSeed).toString('base64');
+  const base64EncryptedKey = toBase64(await rsaOaepEncrypt(input.publicKey, aesKey, input.oaepSeed));
   const ivs = submissionIvs(input.instanceId, aesKey, plainFiles.length);
   const files = plainFiles.map((file, index) => ({
     name: file.name + ENCRYPTED_SUFFIX,
-    data: runWhole(new FileEncryptor(aesKey, ivs[index] as Buffer), file.data),
+    data: cipherAll(new FileEncryptor(aesKey, ivs[index] as Uint8Array), file.data),
   }));
   const version = input.version ?? null;
   const source = signatureSource({
@@ -74,7 +74,7 @@ export function encryptSubmission(input: EncryptSubmissionInput): EncryptedSubmi
     version,
     base64EncryptedKey,
     instanceId: input.instanceId,
-    files: plainFiles.map((file) => ({ name: file.name, md5Hex: createHash('md5').update(file.data).digest('hex') })),
+    files: plainFiles.map((file) => ({ name: file.name, md5Hex: toHex(md5(file.data)) })),
   });
   const manifest: EncryptedManifest = {
     formId: input.formId,
@@ -83,7 +83,7 @@ export function encryptSubmission(input: EncryptSubmissionInput): EncryptedSubmi
     base64EncryptedKey,
     mediaFiles: files.slice(0, -1).map((file) => file.name),
     encryptedXmlFile: SUBMISSION_FILE + ENCRYPTED_SUFFIX,
-    base64EncryptedElementSignature: encryptSignature(input.publicKey, source, input.oaepSeed),
+    base64EncryptedElementSignature: await encryptSignature(input.publicKey, source, input.oaepSeed),
   };
   return { manifest, manifestXml: serializeEncryptedManifest(manifest), files };
 }
@@ -92,11 +92,11 @@ export class SubmissionDecryptor {
   /** Encrypted file names in encryption order: media, then the submission. */
   readonly files: readonly string[];
   readonly #manifest: EncryptedManifest;
-  readonly #privateKey: KeyObject;
-  readonly #aesKey: Buffer;
-  readonly #ivs: Buffer[];
+  readonly #privateKey: OdkPrivateKey;
+  readonly #aesKey: Uint8Array;
+  readonly #ivs: Uint8Array[];
 
-  private constructor(manifest: EncryptedManifest, privateKey: KeyObject, aesKey: Buffer) {
+  private constructor(manifest: EncryptedManifest, privateKey: OdkPrivateKey, aesKey: Uint8Array) {
     this.#manifest = manifest;
     this.#privateKey = privateKey;
     this.#aesKey = aesKey;
@@ -105,15 +105,24 @@ export class SubmissionDecryptor {
   }
 
   /** Unwraps the submission's AES key; `crypto.bad_key` when this private key cannot. */
-  static open(manifest: EncryptedManifest, privateKey: KeyObject): SubmissionDecryptor {
-    const aesKey = rsaOaepDecrypt(privateKey, Buffer.from(manifest.base64EncryptedKey, 'base64'));
-    if (aesKey === null || aesKey.length !== AES_KEY_LENGTH) {
-      throw new CryptoError(
-        'crypto.bad_key',
-        `The key of submission ${manifest.instanceId} cannot be decrypted with this private key: it was encrypted for another key, or the manifest was altered.`,
-      );
+  /**
+   * Unwraps the submission's AES key with the first of the keys that can (a project that rotated
+   * its key has data under each); `crypto.bad_key` when none can.
+   */
+  static async open(manifest: EncryptedManifest, privateKeys: OdkPrivateKey | readonly OdkPrivateKey[]): Promise<SubmissionDecryptor> {
+    const wrappedKey = fromBase64(manifest.base64EncryptedKey);
+    for (const privateKey of Array.isArray(privateKeys) ? privateKeys : [privateKeys]) {
+      const aesKey = await rsaOaepDecrypt(privateKey, wrappedKey);
+      if (aesKey !== null && aesKey.length === AES_KEY_LENGTH) return new SubmissionDecryptor(manifest, privateKey, aesKey);
     }
-    return new SubmissionDecryptor(manifest, privateKey, aesKey);
+    throw new CryptoError(
+        'crypto.bad_key',
+      `The key of submission ${manifest.instanceId} cannot be decrypted with this private key: it was encrypted for another key, or the manifest was altered.`,
+    );
+  }
+
+  get manifest(): EncryptedManifest {
+    return this.#manifest;
   }
 
   /** An incremental decryptor for one of `files`; its `md5Hex` after `final` feeds `signature`. */
@@ -127,7 +136,7 @@ export class SubmissionDecryptor {
   }
 
   /** Checks the element signature given the plaintext MD5 (hex) of every file, keyed by encrypted name. */
-  signature(md5HexByFile: ReadonlyMap<string, string>): SignatureVerdict {
+  async signature(md5HexByFile: ReadonlyMap<string, string>): Promise<SignatureVerdict> {
     const files = this.files.map((name) => {
       const md5Hex = md5HexByFile.get(name);
       if (md5Hex === undefined) throw missingFile(name, this.#manifest.instanceId);
@@ -144,26 +153,26 @@ export interface DecryptOptions {
   requireValidSignature?: boolean;
 }
 
-export function decryptSubmission(
+export async function decryptSubmission(
   manifest: EncryptedManifest,
-  privateKey: KeyObject,
+  privateKeys: OdkPrivateKey | readonly OdkPrivateKey[],
   encryptedFiles: ReadonlyMap<string, Uint8Array>,
   options: DecryptOptions = {},
-): DecryptedSubmission {
-  const decryptor = SubmissionDecryptor.open(manifest, privateKey);
+): Promise<DecryptedSubmission> {
+  const decryptor = await SubmissionDecryptor.open(manifest, privateKeys);
   const md5s = new Map<string, string>();
   const plain = decryptor.files.map((name) => {
     const data = encryptedFiles.get(name);
     if (data === undefined) throw missingFile(name, manifest.instanceId);
     const fileDecryptor = decryptor.fileDecryptor(name);
-    const decrypted = runWhole(fileDecryptor, data);
+    const decrypted = cipherAll(fileDecryptor, data);
     md5s.set(name, fileDecryptor.md5Hex);
     return { name: name.slice(0, -ENCRYPTED_SUFFIX.length), data: decrypted };
   });
-  const signature = decryptor.signature(md5s);
+  const signature = await decryptor.signature(md5s);
   if (options.requireValidSignature) requireValid(signature, manifest.instanceId);
   const submission = plain.pop();
-  return { submissionXml: submission?.data ?? Buffer.alloc(0), media: plain, signature };
+  return { submissionXml: submission?.data ?? new Uint8Array(0), media: plain, signature };
 }
 
 function requireValid(signature: SignatureVerdict, instanceId: string): void {
@@ -176,10 +185,6 @@ function requireValid(signature: SignatureVerdict, instanceId: string): void {
   if (signature === 'absent') {
     throw new CryptoError('crypto.signature_missing', `Submission ${instanceId} carries no element signature, so its integrity cannot be checked.`);
   }
-}
-
-function runWhole(cipher: IncrementalCipher, data: Uint8Array): Buffer {
-  return Buffer.concat([cipher.update(data), cipher.final()]);
 }
 
 function checkPlainNames(names: string[]): void {

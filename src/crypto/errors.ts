@@ -14,7 +14,8 @@ export type CryptoErrorCode =
   | 'crypto.wrong_passphrase'
   | 'crypto.weak_passphrase'
   | 'crypto.bad_wrapped_key'
-  | 'crypto.weak_kdf_parameters';
+  | 'crypto.weak_kdf_parameters'
+  | 'crypto.bad_sealed_key';
 
 export class CryptoError extends Error {
   override readonly name = 'CryptoError';

@@ -18,18 +18,18 @@
  * additional data = UTF-8 of JSON.stringify([format, version, kdf.name, N, r, p, salt, cipher.name,
  *                   iv, publicKey]) — so no header field can be changed without failing the tag.
  *
- * Why scrypt: memory-hard, in node:crypto, and available to browsers through @noble/hashes
- * (`scryptAsync`), which the browser side will need because WebCrypto has no scrypt; AES-GCM,
- * the additional data and PKCS#8 import are then plain WebCrypto (`ciphertext` is laid out as
- * WebCrypto's `encrypt` returns it). Parameters below N = 2^17, r = 8, p = 1 (OWASP's scrypt
+ * Why scrypt: memory-hard, and available alike in Node and browsers through @noble/hashes
+ * (`scryptAsync`), since WebCrypto has no memory-hard KDF; AES-GCM, the additional data and
+ * PKCS#8 import are plain WebCrypto (`ciphertext` is laid out as WebCrypto's `encrypt` returns it). Parameters below N = 2^17, r = 8, p = 1 (OWASP's scrypt
  * minimum, 128 MiB) are refused on both wrap and unwrap, so a blob cannot be downgraded to make
  * guessing cheap; absurdly large ones are refused too, so a hostile blob cannot exhaust memory.
  * A wrong passphrase and a tampered blob are indistinguishable by design (both fail the tag).
  */
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, randomBytes, scrypt } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import { scryptAsync } from '@noble/hashes/scrypt.js';
+import { fromBase64, isBase64Sized, randomBytes, toBase64, utf8 } from './bytes.js';
 import { CryptoError } from './errors.js';
-import { loadPublicKey, publicKeyToBase64Spki } from './keys.js';
+import { loadPrivateKey, loadPublicKey, privateKeyToPkcs8, publicKeyToBase64Spki, sameKeyPair } from './keys.js';
+import type { OdkPrivateKey, WebCryptoKey } from './keys.js';
 
 export const WRAPPED_KEY_FORMAT = 'fieldkeep.wrapped-private-key';
 export const WRAPPED_KEY_VERSION = 1;
@@ -63,7 +63,7 @@ const TAG_LENGTH = 16;
 const KEY_LENGTH = 32;
 
 export async function wrapPrivateKey(
-  privateKey: KeyObject,
+  privateKey: OdkPrivateKey,
   passphrase: string,
   parameters: ScryptParameters = DEFAULT_SCRYPT_PARAMETERS,
 ): Promise<WrappedPrivateKey> {
@@ -72,31 +72,24 @@ export async function wrapPrivateKey(
   }
   checkParameters(parameters);
   const header = {
-    kdf: { name: 'scrypt' as const, ...pick(parameters), salt: randomBytes(SALT_LENGTH).toString('base64') },
-    cipher: { name: 'AES-256-GCM' as const, iv: randomBytes(IV_LENGTH).toString('base64') },
+    kdf: { name: 'scrypt' as const, ...pick(parameters), salt: toBase64(randomBytes(SALT_LENGTH)) },
+    cipher: { name: 'AES-256-GCM' as const, iv: toBase64(randomBytes(IV_LENGTH)) },
     publicKey: publicKeyToBase64Spki(privateKey),
   };
   const wrapped: WrappedPrivateKey = { format: WRAPPED_KEY_FORMAT, version: WRAPPED_KEY_VERSION, ...header, ciphertext: '' };
   const key = await deriveKey(passphrase, wrapped.kdf);
-  const cipher = createCipheriv('aes-256-gcm', key, Buffer.from(wrapped.cipher.iv, 'base64'), { authTagLength: TAG_LENGTH });
-  cipher.setAAD(additionalData(wrapped));
-  const der = privateKey.export({ format: 'der', type: 'pkcs8' });
-  wrapped.ciphertext = Buffer.concat([cipher.update(der), cipher.final(), cipher.getAuthTag()]).toString('base64');
+  const sealed = await crypto.subtle.encrypt(gcmParameters(wrapped), key, new Uint8Array(await privateKeyToPkcs8(privateKey)));
+  wrapped.ciphertext = toBase64(new Uint8Array(sealed));
   return wrapped;
 }
 
 /** Accepts the object or its JSON text. */
-export async function unwrapPrivateKey(wrapped: WrappedPrivateKey | string, passphrase: string): Promise<KeyObject> {
-  const blob = readWrappedKey(wrapped);
-  checkParameters(blob.kdf);
+export async function unwrapPrivateKey(wrapped: WrappedPrivateKey | string, passphrase: string): Promise<OdkPrivateKey> {
+  const blob = readWrappedPrivateKey(wrapped);
   const key = await deriveKey(passphrase, blob.kdf);
-  const sealed = Buffer.from(blob.ciphertext, 'base64');
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(blob.cipher.iv, 'base64'), { authTagLength: TAG_LENGTH });
-  decipher.setAAD(additionalData(blob));
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
-  let der: Buffer;
+  let der: Uint8Array;
   try {
-    der = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH)), decipher.final()]);
+    der = new Uint8Array(await crypto.subtle.decrypt(gcmParameters(blob), key, new Uint8Array(fromBase64(blob.ciphertext))));
   } catch {
     throw new CryptoError('crypto.wrong_passphrase', 'The passphrase is wrong, or the wrapped key was altered.');
   }
@@ -104,12 +97,12 @@ export async function unwrapPrivateKey(wrapped: WrappedPrivateKey | string, pass
 }
 
 /** Only someone who knew the passphrase could have built such a blob, but it is refused all the same. */
-function matchingPrivateKey(pkcs8Der: Buffer, base64Spki: string): KeyObject {
-  let privateKey: KeyObject;
+export async function matchingPrivateKey(pkcs8Der: Uint8Array, base64Spki: string): Promise<OdkPrivateKey> {
+  let privateKey: OdkPrivateKey;
   let matches: boolean;
   try {
-    privateKey = createPrivateKey({ key: pkcs8Der, format: 'der', type: 'pkcs8' });
-    matches = createPublicKey(privateKey).equals(loadPublicKey(base64Spki));
+    privateKey = await loadPrivateKey(pkcs8Der);
+    matches = sameKeyPair(privateKey, await loadPublicKey(base64Spki));
   } catch {
     throw badBlob('it does not hold an RSA private key and its public key');
   }
@@ -117,19 +110,24 @@ function matchingPrivateKey(pkcs8Der: Buffer, base64Spki: string): KeyObject {
   return privateKey;
 }
 
-function additionalData(blob: WrappedPrivateKey): Buffer {
-  const { kdf, cipher } = blob;
-  const fields = [blob.format, blob.version, kdf.name, kdf.N, kdf.r, kdf.p, kdf.salt, cipher.name, cipher.iv, blob.publicKey];
-  return Buffer.from(JSON.stringify(fields), 'utf8');
+function gcmParameters(blob: WrappedPrivateKey) {
+  return { name: 'AES-GCM', iv: new Uint8Array(fromBase64(blob.cipher.iv)), additionalData: new Uint8Array(additionalData(blob)), tagLength: TAG_LENGTH * 8 };
 }
 
-function deriveKey(passphrase: string, kdf: WrappedPrivateKey['kdf']): Promise<Buffer> {
-  const options = { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: 2 * 128 * kdf.N * kdf.r };
-  return new Promise((resolve, reject) => {
-    scrypt(Buffer.from(passphrase.normalize('NFC'), 'utf8'), Buffer.from(kdf.salt, 'base64'), KEY_LENGTH, options, (error, key) =>
-      error ? reject(error) : resolve(key),
-    );
-  });
+function additionalData(blob: WrappedPrivateKey): Uint8Array {
+  const { kdf, cipher } = blob;
+  const fields = [blob.format, blob.version, kdf.name, kdf.N, kdf.r, kdf.p, kdf.salt, cipher.name, cipher.iv, blob.publicKey];
+  return utf8(JSON.stringify(fields));
+}
+
+async function deriveKey(passphrase: string, kdf: WrappedPrivateKey['kdf']): Promise<WebCryptoKey> {
+  const options = { N: kdf.N, r: kdf.r, p: kdf.p, dkLen: KEY_LENGTH, maxmem: 2 * 128 * kdf.N * kdf.r * kdf.p };
+  const raw = await scryptAsync(utf8(passphrase.normalize('NFC')), fromBase64(kdf.salt), options);
+  try {
+    return await crypto.subtle.importKey('raw', new Uint8Array(raw), 'AES-GCM', false, ['encrypt', 'decrypt']);
+  } finally {
+    raw.fill(0);
+  }
 }
 
 function checkParameters(parameters: ScryptParameters): void {
@@ -148,8 +146,9 @@ function checkParameters(parameters: ScryptParameters): void {
   }
 }
 
-function readWrappedKey(input: WrappedPrivateKey | string): WrappedPrivateKey {
-  let value: unknown = input;
+/** Checks the shape of a blob (JSON text or object) without the passphrase, as the server does before storing one. */
+export function readWrappedPrivateKey(input: unknown): WrappedPrivateKey {
+  let value = input;
   if (typeof input === 'string') {
     try {
       value = JSON.parse(input);
@@ -164,24 +163,19 @@ function readWrappedKey(input: WrappedPrivateKey | string): WrappedPrivateKey {
     isRecord(kdf) &&
     kdf.name === 'scrypt' &&
     [kdf.N, kdf.r, kdf.p].every((n) => typeof n === 'number') &&
-    isBase64(kdf.salt, SALT_LENGTH, 64) &&
+    isBase64Sized(kdf.salt, SALT_LENGTH, 64) &&
     isRecord(cipher) &&
     cipher.name === 'AES-256-GCM' &&
-    isBase64(cipher.iv, IV_LENGTH, IV_LENGTH) &&
-    isBase64(value.publicKey, 1, 4096) &&
-    isBase64(value.ciphertext, TAG_LENGTH + 1, 16384);
+    isBase64Sized(cipher.iv, IV_LENGTH, IV_LENGTH) &&
+    isBase64Sized(value.publicKey, 1, 4096) &&
+    isBase64Sized(value.ciphertext, TAG_LENGTH + 1, 16384);
   if (!valid) throw badBlob('a field is missing or malformed');
+  checkParameters(kdf as unknown as ScryptParameters);
   return value as unknown as WrappedPrivateKey;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isBase64(value: unknown, minBytes: number, maxBytes: number): boolean {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) return false;
-  const bytes = Buffer.from(value, 'base64').length;
-  return bytes >= minBytes && bytes <= maxBytes;
 }
 
 function pick(parameters: ScryptParameters): ScryptParameters {

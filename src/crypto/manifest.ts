@@ -8,8 +8,8 @@
  * version, instanceID and file names from it, so it must not carry surprises. XML-level problems
  * (DOCTYPE, malformed, over the caps) surface as the XML layer's own `xml.*` errors.
  */
-import { attributeValue, childElements, parseXmlTree, textContent } from '../xform/index.js';
-import type { XmlElement } from '../xform/index.js';
+import { attributeValue, childElements, parseXmlTree, textContent } from '../xform/xml.js';
+import type { XmlElement } from '../xform/xml.js';
 import { CryptoError } from './errors.js';
 
 export interface EncryptedManifest {

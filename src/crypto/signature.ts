@@ -3,8 +3,9 @@
  * each file's plaintext MD5, RSA-OAEP-encrypted with the form's *public* key. Only the private-key
  * holder can check it, so it is tamper evidence for whoever decrypts, not a signature others verify.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import { md5 } from './md5.js';
+import { constantTimeEqual, fromBase64, toBase64, utf8 } from './bytes.js';
+import type { OdkPrivateKey, OdkPublicKey } from './keys.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from './rsa-oaep.js';
 
 export interface SignatureInput {
@@ -26,17 +27,12 @@ export function signatureSource(input: SignatureInput): string {
   return parts.map((part) => `${part}\n`).join('');
 }
 
-export function encryptSignature(publicKey: KeyObject, source: string, oaepSeed?: Uint8Array): string {
-  return rsaOaepEncrypt(publicKey, md5(source), oaepSeed).toString('base64');
+export async function encryptSignature(publicKey: OdkPublicKey, source: string, oaepSeed?: Uint8Array): Promise<string> {
+  return toBase64(await rsaOaepEncrypt(publicKey, md5(utf8(source)), oaepSeed));
 }
 
-export function checkSignature(privateKey: KeyObject, base64Signature: string | null, source: string): SignatureVerdict {
+export async function checkSignature(privateKey: OdkPrivateKey, base64Signature: string | null, source: string): Promise<SignatureVerdict> {
   if (base64Signature === null) return 'absent';
-  const decrypted = rsaOaepDecrypt(privateKey, Buffer.from(base64Signature, 'base64'));
-  const expected = md5(source);
-  return decrypted !== null && decrypted.length === expected.length && timingSafeEqual(decrypted, expected) ? 'valid' : 'invalid';
-}
-
-function md5(text: string): Buffer {
-  return createHash('md5').update(text, 'utf8').digest();
+  const decrypted = await rsaOaepDecrypt(privateKey, fromBase64(base64Signature));
+  return decrypted !== null && constantTimeEqual(decrypted, md5(utf8(source))) ? 'valid' : 'invalid';
 }

@@ -71,7 +71,7 @@ export function openDatabase(options: DatabaseOptions): Database {
  * Kysely looks for them in every schema, so another schema's copy (another app, or a parallel
  * test's scratch schema) makes it skip creating its own and then fail to find it.
  */
-async function migrator(database: Database): Promise<Migrator> {
+export async function migrator(database: Database): Promise<Migrator> {
   const list: Record<string, Migration> = {};
   for (const [name, factory] of migrations) list[name] = factory(database.dialect);
   const migrationTableSchema =

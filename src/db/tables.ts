@@ -299,6 +299,123 @@ export interface PublicLinksTable {
   used_at: string | null;
 }
 
+/** A background job (src/jobs): queued, claimed by one runner, then succeeded, failed or cancelled. */
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  project_id: number | null;
+  /** Who asked (`Actor['kind']` and its id); null for scheduled jobs. */
+  actor_kind: string | null;
+  actor_id: number | null;
+  payload_json: string;
+  progress_done: number;
+  progress_total: number | null;
+  /** What the job produced; cleared once its kind's `expire` has run after `expires_at`. */
+  result_json: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  run_after: string;
+  /** The claim of the runner working on it (runner id and claim number). */
+  claimed_by: string | null;
+  heartbeat_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  expires_at: string | null;
+}
+
+/** A cron schedule (src/jobs): each due time becomes one job of `kind` with `payload_json`. */
+export interface JobScheduleTable {
+  name: string;
+  cron: string;
+  kind: string;
+  payload_json: string;
+  next_run_at: string;
+  last_run_at: string | null;
+  last_job_id: number | null;
+}
+
+/** One attempt to write a backup archive (src/backups), and the latest verification of it. */
+export interface BackupRunsTable {
+  id: Generated<number>;
+  trigger: 'schedule' | 'api' | 'cli';
+  state: 'running' | 'succeeded' | 'failed';
+  started_at: string;
+  finished_at: string | null;
+  /** The archive's file name in the backup directory. */
+  file: string | null;
+  bytes: number | null;
+  archive_sha256: string | null;
+  rows: number | null;
+  blobs: number | null;
+  error_message: string | null;
+  verified_at: string | null;
+  verify_ok: number | null;
+  verify_message: string | null;
+}
+
+/** A saved export setting (src/exports): a form's export options under a name, with stable download URLs. */
+export interface ExportSettingsTable {
+  id: Generated<number>;
+  project_id: number;
+  form_id: number;
+  name: string;
+  /** csv, xlsx, geojson or zip: the format the setting was saved for (its URLs serve csv and xlsx too). */
+  format: string;
+  /** The options as given (src/exports/options.ts). */
+  options_json: string;
+  created_by_user_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An end-to-end encrypted project (src/project-keys). */
+export interface ProjectEncryptionTable {
+  project_id: number;
+  /** 0/1: an export may carry the passphrase so the server decrypts (ODK Central's way). */
+  allow_server_decryption: number;
+  enabled_by: number | null;
+  enabled_at: string;
+}
+
+/** A key pair of an encrypted project: the public key, the private key only passphrase-wrapped. */
+export interface ProjectKeysTable {
+  id: Generated<number>;
+  project_id: number;
+  /** `active` (injected into forms) or `retired` (after a rotation; still decrypts older data). */
+  state: string;
+  /** One-line base64 SubjectPublicKeyInfo, as forms carry it. */
+  public_key: string;
+  /** JSON `fieldkeep.wrapped-private-key`; null for a self-managed key uploaded as a public key only. */
+  wrapped_private_key: string | null;
+  hint: string | null;
+  /** Appended to form versions that carry this key, so phones fetch them again. */
+  version_suffix: string;
+  created_by: number | null;
+  created_at: string;
+  retired_at: string | null;
+}
+
+/** A person's own key pair, the private key wrapped by their own passphrase. */
+export interface UserKeysTable {
+  user_id: number;
+  public_key: string;
+  wrapped_private_key: string;
+  updated_at: string;
+}
+
+/** A project key sealed for one member (JSON `fieldkeep.sealed-private-key`). */
+export interface ProjectKeyGrantsTable {
+  id: Generated<number>;
+  project_key_id: number;
+  user_id: number;
+  sealed_private_key: string;
+  granted_by: number | null;
+  created_at: string;
+}
+
 export interface Tables {
   users: UsersTable;
   sessions: SessionsTable;
@@ -322,4 +439,12 @@ export interface Tables {
   submission_attachments: SubmissionAttachmentsTable;
   submission_comments: SubmissionCommentsTable;
   public_links: PublicLinksTable;
+  job: JobTable;
+  job_schedule: JobScheduleTable;
+  backup_runs: BackupRunsTable;
+  export_settings: ExportSettingsTable;
+  project_encryption: ProjectEncryptionTable;
+  project_keys: ProjectKeysTable;
+  user_keys: UserKeysTable;
+  project_key_grants: ProjectKeyGrantsTable;
 }

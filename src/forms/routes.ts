@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import { Type, type Static } from 'typebox';
 import { projectAccessOf } from '../access/index.js';
 import { auditSource } from '../audit/index.js';
@@ -32,10 +31,36 @@ function scopeOf(request: FastifyRequest, ctx: AppContext): forms.FormScope {
 }
 
 async function readUpload(request: FastifyRequest, maxBytes: number, fileName: string | undefined): Promise<forms.Upload> {
-  const bytes = await buffer(request.body as Readable);
-  if (bytes.length > maxBytes) throw new AppError('request.body_too_large', `A form file may be at most ${maxBytes} bytes.`);
+  const bytes = await readCapped(request, maxBytes);
   if (bytes.length === 0) throw new AppError('form.unrecognised_file', 'The request body is empty: send the XLSForm or XForm file as the body.');
   return { bytes, fileName: fileName ?? 'form' };
+}
+
+/**
+ * The body, refused with a 413 as soon as it declares or reaches more than `maxBytes`: an oversize
+ * upload is never held in memory. The stream is left unread (not destroyed), so the refusal can
+ * still be answered on the connection.
+ */
+function readCapped(request: FastifyRequest, maxBytes: number): Promise<Buffer> {
+  const tooLarge = () => new AppError('request.body_too_large', `A form file may be at most ${maxBytes} bytes.`);
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge());
+  const body = request.body as Readable;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (error: unknown) => {
+      body.off('data', take).off('end', done).off('error', stop);
+      reject(error);
+    };
+    const take = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) stop(tooLarge());
+      else chunks.push(chunk);
+    };
+    const done = () => resolve(Buffer.concat(chunks, size));
+    body.on('data', take).on('end', done).on('error', stop);
+  });
 }
 
 async function sendBlob(scope: forms.FormScope, reply: FastifyReply, blobId: string, contentType: string, fileName: string) {

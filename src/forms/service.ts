@@ -4,6 +4,7 @@ import { recordAudit, type AuditEvent } from '../audit/index.js';
 import { isoNow } from '../db/columns.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { BlobError } from '../blobs/index.js';
+import { withProjectKey } from '../project-keys/service.js';
 import type { AppContext } from '../server/context.js';
 import { AppError } from '../server/errors.js';
 import type { FormSchema } from '../xform/index.js';
@@ -43,9 +44,10 @@ function audit(scope: FormScope, db: Parameters<typeof recordAudit>[0], action: 
   });
 }
 
-async function prepare(upload: Upload): Promise<FormDefinition> {
+/** In an encrypted project the definition is given the project's public key (src/project-keys). */
+async function prepare(scope: FormScope, upload: Upload): Promise<FormDefinition> {
   try {
-    return await prepareFormDefinition(upload.bytes, upload.fileName);
+    return await withProjectKey(scope.ctx.database.db, scope.access, await prepareFormDefinition(upload.bytes, upload.fileName));
   } catch (err) {
     if (err instanceof FormDefinitionError) throw new AppError(err.code, err.message, { issues: err.issues });
     throw err;
@@ -84,7 +86,7 @@ export async function getForm(scope: FormScope, xmlFormId: string): Promise<Form
 }
 
 export async function createForm(scope: FormScope, upload: Upload, options: { publish: boolean; acceptChanges?: boolean }) {
-  const definition = await prepare(upload);
+  const definition = await prepare(scope, upload);
   const formId = definition.schema.formId;
   const db = scope.ctx.database.db;
   if (await q.formIdTaken(db, scope.access, formId)) {
@@ -118,7 +120,7 @@ export async function createForm(scope: FormScope, upload: Upload, options: { pu
 
 /** A new definition for an existing form becomes its draft, replacing any earlier draft. */
 export async function replaceDraft(scope: FormScope, form: FormRow, upload: Upload) {
-  const definition = await prepare(upload);
+  const definition = await prepare(scope, upload);
   if (definition.schema.formId !== form.xml_form_id) {
     throw new AppError('form.id_mismatch', `The uploaded form's id is ${JSON.stringify(definition.schema.formId)}, but this form is ${JSON.stringify(form.xml_form_id)}.`);
   }

@@ -31,6 +31,18 @@ export function submissionRoutes(app: App, ctx: AppContext): void {
       throwFileSizeLimit: true,
       limits: { ...PART_LIMITS, files: PART_LIMITS.parts, fileSize: maxBytes },
     });
+    // A refusal can come before the body is read to its end (a limit, a broken multipart): the
+    // multipart parser has stopped reading it, so the rest is discarded here, without holding it,
+    // and the connection is not kept for another request. Otherwise the socket stays open with
+    // the body unread, and the client and a graceful shutdown both wait on it.
+    scope.addHook('onSend', async (request, reply) => {
+      if (!request.raw.complete) reply.header('connection', 'close');
+    });
+    scope.addHook('onResponse', async (request) => {
+      if (request.raw.complete) return;
+      request.raw.unpipe();
+      request.raw.resume();
+    });
     const tags = ['openrosa'];
     for (const url of openRosaPaths('/projects/:projectId/submission')) {
       scope.route({

@@ -24,6 +24,10 @@ import { submissionRoutes } from '../openrosa/submission-routes.js';
 import { submissionManagementRoutes } from '../submissions/manage-routes.js';
 import { submissionDataRoutes } from '../submissions/index.js';
 import { koboRoutes } from '../kobo/index.js';
+import { projectKeyRoutes } from '../project-keys/index.js';
+import { exportRoutes } from '../exports/index.js';
+import { backupRoutes } from '../backups/index.js';
+import { webRoutes } from '../web/routes.js';
 import { anonymous } from '../access/actor.js';
 import { authorize } from '../access/authorize.js';
 
@@ -41,7 +45,7 @@ export type AuthenticationHook = (request: FastifyRequest, reply: FastifyReply, 
 const authenticationHooks: readonly AuthenticationHook[] = [deviceAuthentication, accountsAuthentication];
 
 /** Every domain's routes, registered in one place so the route table reads as a list. */
-export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes, formRoutes, deviceRoutes, publicLinkRoutes, discoveryRoutes, submissionRoutes, submissionManagementRoutes, submissionDataRoutes, koboRoutes];
+export const domainRoutes: readonly RouteModule[] = [healthRoutes, accountRoutes, projectRoutes, auditRoutes, formRoutes, deviceRoutes, publicLinkRoutes, discoveryRoutes, submissionRoutes, submissionManagementRoutes, submissionDataRoutes, koboRoutes, projectKeyRoutes, exportRoutes, backupRoutes, webRoutes];
 
 export async function buildServer(ctx: AppContext, logger: Logger, routes: readonly RouteModule[] = domainRoutes): Promise<BuiltServer> {
   const app = Fastify({

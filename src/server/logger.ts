@@ -14,12 +14,14 @@ export const redactedPaths = [
   '*.currentPassword',
   '*.token',
   '*.secret',
+  '*.passphrase',
+  '*.privateKey',
   '*.totp',
   '*.authorization',
   '*.cookie',
 ];
 
-const SECRET_QUERY_KEYS = new Set(['st', 'token', 'key', 'access_token', 'password', 'code']);
+const SECRET_QUERY_KEYS = new Set(['st', 'token', 'key', 'access_token', 'password', 'passphrase', 'code']);
 
 export function redactUrl(url: string): string {
   const [pathPart = '', query] = splitOnce(url, '?');

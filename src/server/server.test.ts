@@ -153,12 +153,15 @@ describeEachDatabase('the HTTP server', (kind) => {
     const token = 'Dev1ceT0kenAbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmnop';
     await fetch(`${env().url}/key/${token}/projects/1/formList?deviceID=collect:abc`);
     await fetch(`${env().url}/healthz?st=${token}&x=1`);
+    await fetch(`${env().url}/healthz?passphrase=${token}`);
     await fetch(`${env().url}/healthz`, { headers: { authorization: `Bearer ${token}`, cookie: `__Host-session=${token}` } });
+    env().server.logger.info({ body: { passphrase: token, privateKey: token } }, 'a body someone logs by mistake');
     await sleep(20);
     const all = env().rawLogs.join('\n');
     expect(all).not.toContain(token);
     expect(all).toContain('/key/[redacted]/projects/1/formList?deviceID=collect:abc');
     expect(all).toContain('/healthz?st=[redacted]&x=1');
+    expect(all).toContain('/healthz?passphrase=[redacted]');
   });
 
   it('publishes the OpenAPI document and a browsable reference', async () => {

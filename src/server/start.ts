@@ -5,9 +5,11 @@ import { ensureSecretKey } from '../config/secret-key.js';
 import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
 import { buildServer, type RouteModule } from './app.js';
 import { openBlobStore } from '../blobs/index.js';
-import type { App } from './context.js';
+import type { App, AppContext } from './context.js';
 import type { RouteRegistry } from './route-registry.js';
 import { createLogger } from './logger.js';
+import { startJobRunner } from '../jobs/index.js';
+import { jobKinds } from '../jobs/kinds.js';
 
 export interface RunningServer {
   app: App;
@@ -35,15 +37,18 @@ export async function startServer(baseConfig: Config, options: StartOptions = {}
   try {
     const { applied } = await migrateToLatest(database);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    const { app, registry } = await buildServer({ config, database, blobs }, logger, options.routes);
+    const ctx: AppContext = { config, database, blobs };
+    const { app, registry } = await buildServer(ctx, logger, options.routes);
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
     logger.info({ url, database: describeDatabase(config.database), dataDir: config.dataDir }, 'fieldkeep is listening');
+    // Background jobs start once the server listens and stop (their signals aborted) before the database closes.
+    const jobs = startJobRunner(ctx, jobKinds, logger);
     let stopping: Promise<void> | undefined;
-    const stop = () => (stopping ??= app.close().then(() => database.close()));
+    const stop = () => (stopping ??= Promise.all([app.close(), jobs.stop()]).then(() => database.close()));
     return { app, database, logger, url, registry, stop };
   } catch (err) {
     await database.close();

@@ -69,6 +69,16 @@ const systemFields: Readonly<Record<string, SystemField>> = {
 
 const filterableSystemFields = Object.keys(systemFields);
 
+/** Whether the filter compares answers (not only system fields), which encrypted submissions do not have on the server. */
+export function filterNamesAnswers(filter: Filter): boolean {
+  return 'of' in filter ? filter.of.some(filterNamesAnswers) : !filterableSystemFields.includes(filter.field);
+}
+
+/** Whether any submission the view can see is encrypted. */
+export async function anyEncrypted(db: Executor, view: DataView): Promise<boolean> {
+  return (await visibleSubmissions(db, view).select('s.id').where('v.encrypted', '=', 1).limit(1).executeTakeFirst()) !== undefined;
+}
+
 /** The base of every read: joined so that system fields resolve, scoped and row-filtered. */
 export function visibleSubmissions(db: Executor, view: DataView) {
   return db

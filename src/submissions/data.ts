@@ -87,7 +87,7 @@ export function parseSort(text: string | undefined): q.Sort {
 }
 
 export async function listSubmissions(data: FormData, options: ListOptions): Promise<SubmissionPage> {
-  const filter: Filter | null = options.filter ? parseFilter(options.filter) : null;
+  const filter: Filter | null = options.filter ? await answerFilter(data, options.filter) : null;
   const sort = parseSort(options.sort);
   const cursor = options.cursor ? decodeCursor(options.cursor, sort) : null;
   const db = data.scope.ctx.database.db;
@@ -103,8 +103,20 @@ export async function listSubmissions(data: FormData, options: ListOptions): Pro
 }
 
 export async function countSubmissions(data: FormData, filterText: string | undefined): Promise<number> {
-  const filter = filterText ? parseFilter(filterText) : null;
+  const filter = filterText ? await answerFilter(data, filterText) : null;
   return q.countVisible(q.applyFilter(q.visibleSubmissions(data.scope.ctx.database.db, data.view), data.view, filter));
+}
+
+/**
+ * The parsed filter, refused when it compares answers and the form has encrypted submissions:
+ * their answers are not on the server, so the result would silently leave them out.
+ */
+async function answerFilter(data: FormData, text: string): Promise<Filter> {
+  const filter = parseFilter(text);
+  if (q.filterNamesAnswers(filter) && (await q.anyEncrypted(data.scope.ctx.database.db, data.view))) {
+    throw new AppError('submission.encrypted_not_filterable', 'This form has encrypted submissions: the server cannot read their answers, so it cannot filter on them. Filter on system fields (_submission_time, _submitted_by, …), or decrypt in the browser and filter there.');
+  }
+  return filter;
 }
 
 /** One submission by its instanceID (its first version's, which names it for good). */

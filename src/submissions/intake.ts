@@ -86,6 +86,10 @@ class Intake {
   ) {}
 
   async take(part: Multipart): Promise<void> {
+    if (!part.fieldname && !(part.type === 'file' && part.filename)) {
+      this.refuse(new AppError('submission.malformed_multipart', 'A part has no name: every part needs Content-Disposition: form-data; name="…".'));
+      return part.type === 'file' ? drain(part.file) : undefined;
+    }
     if (part.fieldname === XML_PART) return this.takeXml(part);
     if (part.type === 'field') return this.takeField(part.fieldname, String(part.value), part.valueTruncated);
     const name = part.filename || part.fieldname;

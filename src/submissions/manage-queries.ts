@@ -106,6 +106,9 @@ export async function selectVisible(db: Executor, view: SubmissionView, conditio
   return rows.map((r) => ({ id: Number(r.id), instance_id: r.instance_id }));
 }
 
+/** The submission's current version is an encrypted envelope. */
+export const isEncrypted: SubmissionCondition = sql<SqlBool>`v.encrypted = 1`;
+
 export function instanceIdIn(instanceIds: readonly string[]): SubmissionCondition {
   return instanceIds.length === 0 ? sql<SqlBool>`1 = 0` : sql<SqlBool>`s.instance_id in (${sql.join(instanceIds)})`;
 }

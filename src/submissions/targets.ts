@@ -96,6 +96,9 @@ export async function bulkTargets(db: Executor, target: FormTarget, request: Bul
     throw new AppError('submission.bulk_unconfirmed', 'Acting on every submission a filter matches needs `"confirm": true` in the request; nothing was changed.');
   }
   await checkFilter(db, target.form, where);
+  if (Object.keys(where).some((key) => !SYSTEM_FIELDS.has(key)) && (await mq.selectVisible(db, target.view, mq.isEncrypted, 1)).length > 0) {
+    throw new AppError('submission.encrypted_not_filterable', `Form ${JSON.stringify(target.form.xml_form_id)} has encrypted submissions, whose answers the server cannot read; name the submissions by instanceIds or filter on meta/rootUuid, _submitted_by or _validation_status. Nothing was changed.`);
+  }
   const found = await mq.selectVisible(db, target.view, mq.simpleFilterCondition(target.view.dialect, where), BULK_LIMIT + 1);
   if (found.length > BULK_LIMIT) {
     throw new AppError('submission.bulk_too_large', `The filter matches more than ${BULK_LIMIT} submissions; narrow it and repeat. Nothing was changed.`);

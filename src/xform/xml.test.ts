@@ -119,9 +119,11 @@ describe('hostile XML', () => {
     expect(parseXmlTree('<?xml version="1.0" encoding="utf-8"?><a/>').local).toBe('a');
   });
 
-  it('refuses __proto__ as an element or attribute name', () => {
+  it('refuses __proto__ and constructor as an element or attribute name', () => {
     expect(codeOf('<a><__proto__>x</__proto__></a>')).toBe('xml.forbidden_name');
     expect(codeOf('<a __proto__="x"/>')).toBe('xml.forbidden_name');
+    expect(codeOf('<a><constructor><prototype>x</prototype></constructor></a>')).toBe('xml.forbidden_name');
+    expect(codeOf('<a constructor="x"/>')).toBe('xml.forbidden_name');
   });
 
   it('keeps failing after the first error', () => {

@@ -66,8 +66,11 @@ export interface XmlHandlers {
   endElement?(tag: XmlName, depth: number): void;
 }
 
-/** A name no document of ours uses and that would poison plain objects keyed by element names. */
-const FORBIDDEN_NAMES = new Set(['__proto__']);
+/**
+ * Names that would reach Object.prototype through plain objects keyed by element names
+ * (`o.__proto__`, `o.constructor.prototype`); no ODK document needs them.
+ */
+const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor']);
 const UTF8_LABELS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
 export class XmlStreamParser {

@@ -21,10 +21,10 @@ export interface TestUser {
  * Creates an account through the accounts service and gives it a personal API token, as a person
  * would have after signing in and creating one.
  */
-export async function createTestUser(server: TestServer, username: string, options: { admin?: boolean; email?: string } = {}): Promise<TestUser> {
+export async function createTestUser(server: TestServer, username: string, options: { admin?: boolean; email?: string; password?: string } = {}): Promise<TestUser> {
   const database = server.server.database;
   const accounts = createAccountsContext(database, ensureSecretKey(server.config), { info: () => {} });
-  const password = `${randomBytes(12).toString('base64url')} Tx-9`;
+  const password = options.password ?? `${randomBytes(12).toString('base64url')} Tx-9`;
   const user = await createUser(accounts, { username, email: options.email ?? null, password, isAdmin: options.admin ?? false }, { actorLabel: 'cli' });
   const token = generateToken('api');
   await insertApiToken(database.db, { user_id: user.id, name: 'tests', token_hash: hashToken(token), scope: 'write', created_at: isoNow() });

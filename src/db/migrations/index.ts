@@ -10,6 +10,10 @@ import { submissions } from './0007-submissions.js';
 import { publicLinks } from './0008-public-links.js';
 import { submissionData } from './0009-submission-data.js';
 import { submissionManagement } from './0010-submission-management.js';
+import { jobs } from './0011-jobs.js';
+import { exportSettings } from './0012-exports.js';
+import { backups } from './0013-backups.js';
+import { projectKeys } from './0014-project-keys.js';
 
 export type MigrationFactory = (dialect: Dialect) => Migration;
 
@@ -29,4 +33,8 @@ export const migrations: ReadonlyArray<readonly [name: string, factory: Migratio
   ['0008-public-links', publicLinks],
   ['0009-submission-data', submissionData],
   ['0010-submission-management', submissionManagement],
+  ['0011-jobs', jobs],
+  ['0012-exports', exportSettings],
+  ['0013-backups', backups],
+  ['0014-project-keys', projectKeys],
 ];

@@ -108,6 +108,12 @@ describe('hostile .xlsx', () => {
     expect((await failure(many, { maxEntries: 20 })).message).toMatch(/entries/);
   });
 
+  it('rejects a workbook listing more sheets than the archive may hold entries', async () => {
+    const sheets = Array.from({ length: 30 }, (_, i) => ({ name: `s${i}`, xml: '' }));
+    const listed = buildZip(xlsxParts({ sheets }).filter((part) => !part.name.startsWith('xl/worksheets/')));
+    expect((await failure(listed, { maxEntries: 20 })).message).toMatch(/lists more than 20 sheets/);
+  });
+
   it('rejects path traversal, absolute paths, backslashes and symlinks', async () => {
     for (const name of ['../evil.xml', 'xl/../../evil.xml', '/etc/passwd', 'C:/evil.xml', 'xl\\evil.xml']) {
       const err = await failure(buildZip([...xlsxParts({ sheets: [] }), { name, data: Buffer.from('x') }]));

@@ -76,7 +76,7 @@ interface SheetRef {
   relId: string;
 }
 
-function readWorkbookPart(zip: SafeZip, part: string): { sheets: SheetRef[]; date1904: boolean } {
+function readWorkbookPart(zip: SafeZip, part: string, limits: ReadLimits): { sheets: SheetRef[]; date1904: boolean } {
   const sheets: SheetRef[] = [];
   let date1904 = false;
   parsePart(zip, part, {
@@ -91,6 +91,8 @@ function readWorkbookPart(zip: SafeZip, part: string): { sheets: SheetRef[]; dat
       const relId = relKey === undefined ? undefined : attrs.get(relKey);
       const sheetName = attrs.get('name');
       if (sheetName !== undefined && relId !== undefined) sheets.push({ name: sheetName, relId });
+      // Every worksheet is a part of its own, so a list longer than the archive may hold is a lie.
+      if (sheets.length > limits.maxEntries) throw malformed(`the workbook lists more than ${limits.maxEntries} sheets`);
     },
   });
   return { sheets, date1904 };
@@ -409,7 +411,7 @@ export function readXlsx(bytes: Buffer, limits: ReadLimits): Sheet[] {
   if (!zip.has(workbookPart)) {
     throw new WorkbookError('xlsform.not_a_workbook', 'The file is a zip archive but not an Excel workbook (no workbook part). Upload an .xlsx or .xls XLSForm.');
   }
-  const { sheets: refs, date1904 } = readWorkbookPart(zip, workbookPart);
+  const { sheets: refs, date1904 } = readWorkbookPart(zip, workbookPart, limits);
   const rels = readRelationships(zip, workbookPart);
   const relOfType = (pattern: RegExp): string | undefined => [...rels.values()].find((rel) => pattern.test(rel.type))?.target;
   const sharedStrings = readSharedStrings(zip, relOfType(REL_SHARED_STRINGS), limits);

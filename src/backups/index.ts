@@ -1,0 +1,8 @@
+/**
+ * Public API of backups: the admin routes, the `backup` job kind and command, and what
+ * `fieldkeep doctor` reports.
+ */
+export { backupRoutes } from './routes.js';
+export { backupJob, type BackupJobPayload, type BackupJobResult } from './job.js';
+export { backupCommand } from './commands.js';
+export { backupDoctorCheck } from './doctor.js';

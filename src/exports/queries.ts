@@ -1,0 +1,145 @@
+/*
+ * SQL of exports. Rows are read in keyset pages by submission id (the (form_id, id) index), never
+ * all at once, and only up to the last id present when the export started, so an export has a
+ * definite end however fast submissions arrive. The base query scopes to the form as the data API
+ * does (src/submissions/data-queries.ts `visibleSubmissions`) and applies the caller's row filter
+ * the same way, but it can also take in the trash, which the data API never shows.
+ */
+import { sql, type SqlBool } from 'kysely';
+import { rowFilterCondition } from '../access/index.js';
+import type { Executor } from '../audit/index.js';
+import { isoNow } from '../db/columns.js';
+import type { DataView } from '../submissions/index.js';
+import { submissionFilterColumns } from '../submissions/manage-queries.js';
+import type { ExportOptions } from './options.js';
+
+export type RowSelection = Pick<ExportOptions, 'includeDeleted' | 'from' | 'toBefore' | 'reviewStatus'>;
+
+function exported(db: Executor, view: DataView, selection: RowSelection) {
+  let query = db
+    .selectFrom('submissions as s')
+    .innerJoin('submission_versions as v', 'v.id', 's.current_version_id')
+    .where('s.project_id', '=', view.projectId)
+    .where('s.form_id', '=', view.formId)
+    .where((eb) => rowFilterCondition(eb, view.rowFilter, view.userId, submissionFilterColumns(view.dialect)));
+  if (!selection.includeDeleted) query = query.where('s.deleted_at', 'is', null);
+  if (selection.from !== null) query = query.where('s.created_at', '>=', selection.from);
+  if (selection.toBefore !== null) query = query.where('s.created_at', '<', selection.toBefore);
+  const statuses = selection.reviewStatus;
+  if (statuses !== null) {
+    const named = statuses.filter((s) => s !== 'none');
+    const none = statuses.includes('none');
+    query = query.where((eb) => {
+      const conditions = [];
+      if (named.length > 0) conditions.push(eb('s.review_status', 'in', named));
+      if (none) conditions.push(eb('s.review_status', 'is', null));
+      return conditions.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(conditions);
+    });
+  }
+  return query;
+}
+
+/** The highest submission id the export will read (0 when there is none). */
+export async function lastSubmissionId(db: Executor, view: DataView, selection: RowSelection): Promise<number> {
+  const row = await exported(db, view, selection).select((eb) => eb.fn.max('s.id').as('id')).executeTakeFirst();
+  return Number(row?.id ?? 0);
+}
+
+export async function countExported(db: Executor, view: DataView, selection: RowSelection, upToId: number): Promise<number> {
+  const row = await exported(db, view, selection).where('s.id', '<=', upToId).select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/**
+ * One page of submissions after `afterId`, in id order, with what a row of the export needs. The
+ * form version's name and the submitter's username are looked up apart (`versionNames`,
+ * `usernames`) and remembered by the caller: joining them on every row costs more than the rest
+ * of the read.
+ */
+export function exportPage(db: Executor, view: DataView, selection: RowSelection, afterId: number, upToId: number, limit: number) {
+  return exported(db, view, selection)
+    .select(['s.id', 's.created_at', 's.review_status', 's.deleted_at', 's.submitted_by_user_id', 'v.instance_id', 'v.encrypted', 'v.data_json', 'v.form_version_id'])
+    .where('s.id', '>', afterId)
+    .where('s.id', '<=', upToId)
+    .orderBy('s.id')
+    .limit(limit)
+    .execute();
+}
+
+export async function versionNames(db: Executor, formId: number, ids: readonly number[]): Promise<Array<{ id: number; version: string }>> {
+  const rows = await db.selectFrom('form_versions').select(['id', 'version']).where('form_id', '=', formId).where('id', 'in', ids).execute();
+  return rows.map((r) => ({ id: Number(r.id), version: r.version }));
+}
+
+export async function usernames(db: Executor, ids: readonly number[]): Promise<Array<{ id: number; username: string }>> {
+  const rows = await db.selectFrom('users').select(['id', 'username']).where('id', 'in', ids).execute();
+  return rows.map((r) => ({ id: Number(r.id), username: r.username }));
+}
+
+export type ExportRow = Awaited<ReturnType<typeof exportPage>>[number];
+
+/** One page of the received files of the exported submissions' current versions, after attachment `afterId`. */
+export function attachmentPage(db: Executor, view: DataView, selection: RowSelection, afterId: number, upToId: number, limit: number) {
+  return exported(db, view, selection)
+    .innerJoin('submission_attachments as a', 'a.version_id', 'v.id')
+    .select(['a.id', 'a.name', 'a.blob_id', 's.id as submission_id'])
+    .where('a.blob_id', 'is not', null)
+    .where('a.id', '>', afterId)
+    .where('s.id', '<=', upToId)
+    .orderBy('a.id')
+    .limit(limit)
+    .execute();
+}
+
+/** Whether any published version of the form is encrypted: its submissions are exported as metadata only. */
+export async function formHasEncryptedVersion(db: Executor, formId: number): Promise<boolean> {
+  const row = await db.selectFrom('form_versions').select('id').where('form_id', '=', formId).where('encrypted', '=', 1).where('published_at', 'is not', null).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface SettingInsert {
+  project_id: number;
+  form_id: number;
+  name: string;
+  format: string;
+  options_json: string;
+  created_by_user_id: number | null;
+}
+
+export async function insertSetting(db: Executor, row: SettingInsert): Promise<number> {
+  const at = isoNow();
+  const { id } = await db.insertInto('export_settings').values({ ...row, created_at: at, updated_at: at }).returning('id').executeTakeFirstOrThrow();
+  return Number(id);
+}
+
+export function settingsOf(db: Executor, projectId: number, formId: number) {
+  return db.selectFrom('export_settings').selectAll().where('project_id', '=', projectId).where('form_id', '=', formId).orderBy('id').execute();
+}
+
+export function findSetting(db: Executor, projectId: number, formId: number, id: number) {
+  return db.selectFrom('export_settings').selectAll().where('project_id', '=', projectId).where('form_id', '=', formId).where('id', '=', id).executeTakeFirst();
+}
+
+export type SettingRow = NonNullable<Awaited<ReturnType<typeof findSetting>>>;
+
+export async function deleteSetting(db: Executor, projectId: number, formId: number, id: number): Promise<boolean> {
+  const result = await db.deleteFrom('export_settings').where('project_id', '=', projectId).where('form_id', '=', formId).where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/**
+ * Whether a finished, unexpired export job still names this blob. A read of the jobs table (src/jobs
+ * owns it): results are JSON text there, so the blob id is matched inside it.
+ */
+export async function blobOfLiveExportJob(db: Executor, kind: string, blobId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('job')
+    .select('id')
+    .where('kind', '=', kind)
+    .where('state', '=', 'succeeded')
+    .where('result_json', 'like', `%"blobId":"${blobId.replace(/[^0-9a-f]/g, '')}"%`)
+    .where('expires_at', '>', isoNow())
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -1,0 +1,193 @@
+/*
+ * Exports: a form's submissions as CSV, XLSX, GeoJSON or a ZIP with media, streamed from the
+ * database to the reader with flat memory whatever the size. `prepareExport` does everything that
+ * can fail on the request (form, options, fields, language, geo field), so errors are clear 4xx
+ * answers before the first byte; `write` then streams. The caller's row filter always applies
+ * (the same scope as the data API), and submissions still encrypted are exported as their
+ * metadata, marked `_encrypted`, never dropped.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { recordAudit, recordDataRead } from '../audit/index.js';
+import { publishedVersions, type FormVersionRow } from '../forms/queries.js';
+import { koboTime } from '../kobo/presenters.js';
+import { AppError } from '../server/errors.js';
+import { openFormData, reviewStatuses, typedOf, uuidOf, type DataScope, type DataView, type FormData, type ReviewStatus } from '../submissions/index.js';
+import type { FormSchema } from '../xform/index.js';
+import { buildLayout, type ExportLayout, type GeoField } from './layout.js';
+import { normalizeOptions, type ExportFormat, type ExportOptions, type ExportOptionsInput } from './options.js';
+import * as q from './queries.js';
+import { SpoolDirectory } from './spool.js';
+import { writeCsv, writeCsvZip, writeGeoJson, writeXlsx, type ExportedSubmission, type MediaFile, type Pages } from './writers.js';
+
+/** Rows read per query: large enough to amortise the query, small enough to keep memory flat. */
+const PAGE_SIZE = 2000;
+
+export const ENCRYPTED_NOTE =
+  'This form has encrypted versions: encrypted submissions are exported as metadata only (no answers), marked true in the _encrypted column. Decrypt them to export their answers.';
+
+/** How the export was asked for, as the audit log records it. */
+export type ExportVia = 'download' | 'setting' | 'job' | 'command line';
+
+export interface PreparedExport {
+  format: ExportFormat;
+  fileName: string;
+  contentType: string;
+  /** Set when some submissions may be encrypted and so exported as metadata only. */
+  note: string | null;
+  /** How many submissions the export holds. */
+  count(): Promise<number>;
+  /** Streams the export into `out` and ends it; `progress` hears how many submissions are done after each page. */
+  write(out: Writable, progress?: (done: number) => void | Promise<void>): Promise<void>;
+}
+
+const CONTENT_TYPES = {
+  csv: 'text/csv; charset=utf-8',
+  zip: 'application/zip',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  geojson: 'application/geo+json',
+} as const;
+
+/** What an export will be, checked against the form: everything that can fail on the request fails here. */
+interface ExportPlan {
+  data: FormData;
+  options: ExportOptions;
+  layout: ExportLayout;
+  versions: FormVersionRow[];
+  encrypted: boolean;
+  geo: GeoField | null;
+}
+
+export async function planExport(scope: DataScope, xmlFormId: string, format: ExportFormat, input: ExportOptionsInput): Promise<ExportPlan> {
+  const options = normalizeOptions(input);
+  const data = await openFormData(scope, xmlFormId);
+  const versions = await publishedVersions(scope.ctx.database.db, data.form);
+  // The current version first, then older ones newest first, as the layout merges them.
+  versions.sort((a, b) => Number(b.id === data.form.published_version_id) - Number(a.id === data.form.published_version_id));
+  if (versions.length === 0) throw new AppError('form.not_published', 'The form has no published version, so it has no data to export.');
+  const encrypted = versions.some((v) => v.encrypted === 1);
+  const layout = buildLayout({ xmlFormId, schemas: versions.map((v) => JSON.parse(v.schema_json) as FormSchema), options, encrypted });
+  return { data, options, layout, versions, encrypted, geo: format === 'geojson' ? geoFieldOf(layout, options) : null };
+}
+
+/** Records an export in the audit log; a dashboard refreshing a saved setting's URL is one reading, not one entry per refresh. */
+export async function auditExport(scope: DataScope, xmlFormId: string, format: ExportFormat, via: ExportVia): Promise<void> {
+  const { ctx, access, source } = scope;
+  const event = { ...source, ...(via === 'command line' ? { actorLabel: via } : {}), action: 'submission.export', projectId: access.projectId, resource: { type: 'form', id: xmlFormId }, details: { format, via } };
+  if (via === 'setting') await recordDataRead(ctx.database.db, event, ctx.config.auditReadGroupMs);
+  else await recordAudit(ctx.database.db, event);
+}
+
+/**
+ * Prepares an export for streaming. `mainTableOnly` gives one CSV of the main table even when the
+ * form has repeats (a saved setting's data.csv, which spreadsheet connectors read as one table).
+ */
+export async function prepareExport(scope: DataScope, xmlFormId: string, format: ExportFormat, input: ExportOptionsInput, via: ExportVia, mainTableOnly = false): Promise<PreparedExport> {
+  const { data, options, layout: full, versions, encrypted, geo } = await planExport(scope, xmlFormId, format, input);
+  const layout = mainTableOnly ? { ...full, tables: [{ ...full.tables[0]!, children: [] }] } : full;
+  const { ctx } = scope;
+  const db = ctx.database.db;
+  const upToId = await q.lastSubmissionId(db, data.view, options);
+  await auditExport(scope, xmlFormId, format, via);
+
+  const names = { versions: new Map(versions.map((v) => [Number(v.id), v.version])), users: new Map<number, string>() };
+  const pages = (progress?: (done: number) => void | Promise<void>) => submissionPages(scope, data.view, options, upToId, names, progress);
+  const multiTable = layout.tables.length > 1;
+  const packed = format === 'zip' || (format === 'csv' && multiTable);
+  return {
+    format,
+    fileName: `${xmlFormId}${format === 'csv' && multiTable ? '-csv.zip' : `.${format}`}`,
+    contentType: packed ? CONTENT_TYPES.zip : CONTENT_TYPES[format],
+    note: encrypted ? ENCRYPTED_NOTE : null,
+    count: () => q.countExported(db, data.view, options, upToId),
+    async write(out, progress) {
+      const spools = packed || format === 'xlsx' ? await SpoolDirectory.create(ctx.config.dataDir) : null;
+      try {
+        if (format === 'xlsx') await writeXlsx(out, layout, pages(progress), spools!);
+        else if (format === 'geojson') await writeGeoJson(out, layout, pages(progress), geo!, xmlFormId, encrypted ? ENCRYPTED_NOTE : null);
+        else if (packed) await writeCsvZip(out, xmlFormId, layout, pages(progress), spools!, format === 'zip' && options.media ? mediaFiles(scope, data.view, options, upToId) : null);
+        else await writeCsv(out, layout, pages(progress));
+      } catch (error) {
+        out.destroy(error as Error);
+        throw error;
+      } finally {
+        await spools?.remove();
+      }
+    },
+  };
+}
+
+function geoFieldOf(layout: ExportLayout, options: ExportOptions): GeoField {
+  const wanted = options.geoField;
+  const geo = wanted === null ? layout.geoFields[0] : layout.geoFields.find((f) => f.path === wanted);
+  if (geo) return geo;
+  const known = layout.geoFields.map((f) => f.path).join(', ');
+  throw new AppError('export.no_geo_field', wanted === null ? undefined : `${JSON.stringify(wanted)} is not a geopoint, geotrace or geoshape question outside repeats${known ? `; these are: ${known}` : ''}.`);
+}
+
+/** Form version names and usernames by id, filled as pages name them. */
+interface Names {
+  versions: Map<number, string>;
+  users: Map<number, string>;
+}
+
+async function* submissionPages(scope: DataScope, view: DataView, options: ExportOptions, upToId: number, names: Names, progress?: (done: number) => void | Promise<void>): Pages {
+  const db = scope.ctx.database.db;
+  let after = 0;
+  let done = 0;
+  for (;;) {
+    const rows = await q.exportPage(db, view, options, after, upToId, PAGE_SIZE);
+    if (rows.length === 0) return;
+    after = Number(rows[rows.length - 1]!.id);
+    await learnNames(scope, view, names, rows);
+    yield (function* () {
+      for (const row of rows) yield exported(row, names);
+    })();
+    done += rows.length;
+    await progress?.(done);
+    if (rows.length < PAGE_SIZE) return;
+  }
+}
+
+async function learnNames(scope: DataScope, view: DataView, names: Names, rows: readonly q.ExportRow[]): Promise<void> {
+  const db = scope.ctx.database.db;
+  const versionIds = new Set<number>();
+  const userIds = new Set<number>();
+  for (const row of rows) {
+    if (!names.versions.has(Number(row.form_version_id))) versionIds.add(Number(row.form_version_id));
+    if (row.submitted_by_user_id !== null && !names.users.has(Number(row.submitted_by_user_id))) userIds.add(Number(row.submitted_by_user_id));
+  }
+  if (versionIds.size > 0) for (const v of await q.versionNames(db, view.formId, [...versionIds])) names.versions.set(v.id, v.version);
+  if (userIds.size > 0) for (const u of await q.usernames(db, [...userIds])) names.users.set(u.id, u.username);
+}
+
+function exported(row: q.ExportRow, names: Names): ExportedSubmission {
+  const encrypted = row.encrypted === 1;
+  return {
+    meta: {
+      id: Number(row.id),
+      uuid: uuidOf(row.instance_id),
+      submissionTime: koboTime(row.created_at),
+      reviewStatus: reviewStatuses.includes(row.review_status as ReviewStatus) ? (row.review_status as ReviewStatus) : null,
+      submittedBy: row.submitted_by_user_id === null ? null : (names.users.get(Number(row.submitted_by_user_id)) ?? null),
+      version: names.versions.get(Number(row.form_version_id)) ?? '',
+      deletedAt: row.deleted_at,
+      encrypted,
+    },
+    answers: encrypted ? {} : typedOf(row),
+  };
+}
+
+/** The received files of the exported submissions, under `media/<_id>/<file name>`. */
+async function* mediaFiles(scope: DataScope, view: DataView, options: ExportOptions, upToId: number): AsyncGenerator<MediaFile> {
+  const db = scope.ctx.database.db;
+  let after = 0;
+  for (;;) {
+    const files = await q.attachmentPage(db, view, options, after, upToId, PAGE_SIZE);
+    for (const file of files) {
+      const blobId = file.blob_id!;
+      yield { path: `media/${Number(file.submission_id)}/${file.name}`, open: (): Promise<Readable> => scope.ctx.blobs.get(blobId) };
+    }
+    if (files.length < PAGE_SIZE) return;
+    after = Number(files[files.length - 1]!.id);
+  }
+}

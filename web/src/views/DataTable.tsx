@@ -1,0 +1,251 @@
+/**
+ * A form's submissions, one page at a time from the server: sort by any column, a filter under each
+ * column heading, a column chooser, labels or values in any of the form's languages, and bulk
+ * review or move to the trash.
+ */
+import { computed, defineComponent, Fragment, h, reactive, ref, watch } from 'vue';
+import { RouterLink, useRoute } from 'vue-router';
+import { get, post } from '../api.js';
+import { crumbs, formTabs } from '../components/nav.js';
+import { attempt, checkbox, errorNotice, okNotice, selectField } from '../components/ui.js';
+import { filterQuery, reviewStatusOf, reviewStatuses, setReview, submissionIdOf, useFormShape } from '../data.js';
+import { formatDateTime, formatNumber, t } from '../i18n.js';
+import { formPath, hasRole, useForm, useProject } from '../project.js';
+import type { ReviewStatus, SubmissionPage, SubmissionRow } from '../types.js';
+import { displayAnswer, labelIn, type Question } from '../xform.js';
+import { reviewBadge } from './form-state.js';
+
+interface Column {
+  key: string;
+  heading: string;
+  question?: Question;
+  type: string;
+}
+
+const SYSTEM_FIELDS = ['_id', 'meta/rootUuid', 'meta/instanceID', '_validation_status', '_submission_time', '_submitted_by'];
+
+export default defineComponent(() => {
+  const route = useRoute();
+  const { project } = useProject();
+  const { form, projectId, formId } = useForm();
+  const base = () => formPath(projectId(), formId());
+  const shape = useFormShape(() => `${base()}/xform`);
+
+  const language = ref('');
+  const showLabels = ref(true);
+  const pageSize = ref(25);
+  const sort = ref('-_submission_time');
+  const filters = reactive<Record<string, string>>({});
+  const hidden = ref<Set<string>>(new Set(JSON.parse(localStorage.getItem(`fieldkeep.hidden.${formId()}`) ?? '[]') as string[]));
+  const cursors = ref<Array<string | undefined>>([undefined]);
+  const pageIndex = ref(0);
+  const page = ref<SubmissionPage | null>(null);
+  const total = ref<number | null>(null);
+  const selected = ref<Set<string>>(new Set());
+  const bulkStatus = ref<string>('approved');
+  const confirmingDelete = ref(false);
+  const error = ref<unknown>(null);
+  const notice = ref<string | null>(null);
+
+  const canReview = () => hasRole(project.value, ['owner', 'manager', 'editor', 'reviewer']);
+  const canDelete = () => hasRole(project.value, ['owner', 'manager']);
+  /** Rows are selectable only for someone who can act on a selection. */
+  const canSelect = () => canReview() || canDelete();
+
+  const columns = computed<Column[]>(() => {
+    const lang = language.value || shape.value?.defaultLanguage || '';
+    const answers: Column[] = (shape.value?.questions ?? [])
+      .filter((q) => !q.inRepeat && q.type !== 'trigger')
+      .map((q) => ({ key: q.key, heading: showLabels.value ? labelIn(q.labels, lang, q.key) : q.key, question: q, type: q.type }));
+    return [
+      { key: '_submission_time', heading: t('data.submittedAt'), type: 'dateTime' },
+      { key: '_submitted_by', heading: t('data.submittedBy'), type: 'string' },
+      { key: '_validation_status', heading: t('data.reviewStatus'), type: 'review' },
+      ...answers,
+    ];
+  });
+  const visibleColumns = computed(() => columns.value.filter((c) => !hidden.value.has(c.key)));
+  const typeOf = (key: string) => columns.value.find((c) => c.key === key)?.type ?? 'string';
+
+  async function load() {
+    if (shape.value === null && form.value?.published != null) return;
+    const fields = [...new Set([...SYSTEM_FIELDS, ...visibleColumns.value.map((c) => c.key)])].join(',');
+    await attempt(error, async () => {
+      const first = pageIndex.value === 0;
+      page.value = await get<SubmissionPage>(`${base()}/submissions`, {
+        limit: pageSize.value,
+        sort: sort.value,
+        fields,
+        filter: filterQuery(filters, typeOf),
+        cursor: cursors.value[pageIndex.value],
+        count: first ? true : undefined,
+      });
+      if (first) total.value = page.value.count ?? null;
+      cursors.value[pageIndex.value + 1] = page.value.next ?? undefined;
+    });
+  }
+
+  function restart() {
+    cursors.value = [undefined];
+    pageIndex.value = 0;
+    selected.value = new Set();
+    void load();
+  }
+
+  watch([shape, sort, pageSize, () => JSON.stringify(filters)], restart);
+  watch(hidden, () => {
+    localStorage.setItem(`fieldkeep.hidden.${formId()}`, JSON.stringify([...hidden.value]));
+    void load();
+  });
+
+  function toggleSort(key: string) {
+    sort.value = sort.value === key ? `-${key}` : key;
+  }
+
+  function toggleColumn(key: string, visible: boolean) {
+    const next = new Set(hidden.value);
+    if (visible) next.delete(key);
+    else next.add(key);
+    hidden.value = next;
+  }
+
+  function toggleRow(id: string, on: boolean) {
+    const next = new Set(selected.value);
+    if (on) next.add(id);
+    else next.delete(id);
+    selected.value = next;
+  }
+
+  function toggleAll(on: boolean) {
+    selected.value = on ? new Set((page.value?.results ?? []).map(submissionIdOf)) : new Set();
+  }
+
+  async function reviewSelected() {
+    const ids = [...selected.value];
+    if (await attempt(error, () => setReview(base(), ids, bulkStatus.value as ReviewStatus))) {
+      notice.value = t('review.saved');
+      selected.value = new Set();
+      await load();
+    }
+  }
+
+  async function deleteSelected() {
+    const ids = [...selected.value];
+    confirmingDelete.value = false;
+    if (await attempt(error, () => post(`${base()}/submissions/delete`, { instanceIds: ids }))) restart();
+  }
+
+  function cell(column: Column, row: SubmissionRow) {
+    const value = row[column.key];
+    if (column.key === '_submission_time') return formatDateTime(value as string);
+    if (column.key === '_validation_status') {
+      return reviewBadge(reviewStatusOf(row));
+    }
+    return displayAnswer(column.question, value, language.value || shape.value?.defaultLanguage || '', showLabels.value);
+  }
+
+  function sortButton(column: Column) {
+    const active = sort.value === column.key ? 'ascending' : sort.value === `-${column.key}` ? 'descending' : 'none';
+    const label = active === 'ascending' ? t('data.sortDesc', { column: column.heading }) : t('data.sortAsc', { column: column.heading });
+    return (
+      <th scope="col" aria-sort={active}>
+        <button type="button" class="sort" aria-label={label} onClick={() => toggleSort(column.key)}>
+          {column.heading} {active === 'ascending' ? '▲' : active === 'descending' ? '▼' : ''}
+        </button>
+      </th>
+    );
+  }
+
+  const rows = () => page.value?.results ?? [];
+
+  return () => (
+    <section class="page">
+      {crumbs([['/', t('nav.projects')], [`/p/${projectId()}`, project.value?.name ?? '…']])}
+      <h1>{form.value?.title ?? formId()}</h1>
+      {formTabs(projectId(), formId(), route.path)}
+      {errorNotice(error.value)}
+      {okNotice(notice.value)}
+      <div class="card">
+        <div class="toolbar">
+          {shape.value !== null && shape.value.languages.length > 1
+            ? selectField({ id: 'data-lang', label: t('data.lang'), value: language.value || shape.value.defaultLanguage, options: shape.value.languages.map((l) => [l, l]), onChange: (v) => (language.value = v) })
+            : null}
+          {selectField({ id: 'data-labels', label: t('data.display'), value: showLabels.value ? 'labels' : 'values', options: [['labels', t('data.labels')], ['values', t('data.values')]], onChange: (v) => (showLabels.value = v === 'labels') })}
+          {selectField({ id: 'data-size', label: t('data.pageSize'), value: String(pageSize.value), options: [['25', '25'], ['50', '50'], ['100', '100']], onChange: (v) => (pageSize.value = Number(v)) })}
+          <p class="muted" aria-live="polite">{total.value === null ? '' : t('data.count', { count: formatNumber(total.value) })}</p>
+        </div>
+        <details>
+          <summary>{t('data.columns')}</summary>
+          <div class="columns">
+            {columns.value.map((column) => checkbox({ id: `col-${column.key}`, label: column.heading, checked: !hidden.value.has(column.key), onChange: (v) => toggleColumn(column.key, v) }))}
+          </div>
+        </details>
+      </div>
+
+      {selected.value.size > 0 ? (
+        <div class="card toolbar" role="region" aria-label={t('data.selected', { count: selected.value.size })}>
+          <p><strong>{t('data.selected', { count: selected.value.size })}</strong></p>
+          {canReview() ? (
+            <>
+              {selectField({ id: 'bulk-status', label: t('data.review'), value: bulkStatus.value, options: reviewStatuses.map((s) => [s, t(`review.${s}`)]), onChange: (v) => (bulkStatus.value = v) })}
+              <button type="button" onClick={reviewSelected}>{t('data.review')}</button>
+            </>
+          ) : null}
+          {canDelete() ? (
+            confirmingDelete.value ? (
+              <div class="notice notice-warn" role="alertdialog" aria-label={t('data.deleteSelected')}>
+                <p>{t('data.deleteConfirm', { count: selected.value.size })}</p>
+                <div class="row">
+                  <button type="button" class="danger" onClick={deleteSelected}>{t('data.deleteSelected')}</button>
+                  <button type="button" class="secondary" onClick={() => (confirmingDelete.value = false)}>{t('common.cancel')}</button>
+                </div>
+              </div>
+            ) : <button type="button" class="danger" onClick={() => (confirmingDelete.value = true)}>{t('data.deleteSelected')}</button>
+          ) : null}
+        </div>
+      ) : null}
+
+      <div class="table-scroll card">
+        <table class="data-table">
+          <thead>
+            <tr>
+              <th scope="col">{canSelect() ? <input type="checkbox" aria-label={t('data.selectAll')} checked={rows().length > 0 && selected.value.size === rows().length} onChange={(e: Event) => toggleAll((e.target as HTMLInputElement).checked)} /> : <span class="visually-hidden">{t('data.open')}</span>}</th>
+              {visibleColumns.value.map(sortButton)}
+            </tr>
+            <tr class="filter">
+              <td></td>
+              {visibleColumns.value.map((column) => (
+                <td>
+                  {column.key === '_validation_status' || column.key === '_submission_time' ? null : (
+                    <input type="search" aria-label={t('data.filter', { column: column.heading })} value={filters[column.key] ?? ''} onChange={(e: Event) => (filters[column.key] = (e.target as HTMLInputElement).value)} />
+                  )}
+                </td>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {page.value !== null && rows().length === 0 ? <tr><td colspan={visibleColumns.value.length + 1} class="muted">{t('data.empty')}</td></tr> : null}
+            {rows().map((row) => {
+              const id = submissionIdOf(row);
+              return (
+                <tr class={selected.value.has(id) ? 'selected' : ''}>
+                  <td class="nowrap">
+                    <div class="row">
+                      {canSelect() ? <input type="checkbox" aria-label={t('data.selectRow', { id: String(row._id) })} checked={selected.value.has(id)} onChange={(e: Event) => toggleRow(id, (e.target as HTMLInputElement).checked)} /> : null}
+                      <RouterLink to={`/p/${projectId()}/f/${encodeURIComponent(formId())}/s/${encodeURIComponent(id)}`}>{t('data.open')}<span class="visually-hidden"> {String(row._id)}</span></RouterLink>
+                    </div>
+                  </td>
+                  {visibleColumns.value.map((column) => <td>{cell(column, row)}</td>)}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <div class="row">
+        <button type="button" class="secondary" disabled={pageIndex.value === 0} onClick={() => { pageIndex.value--; void load(); }}>{t('common.previous')}</button>
+        <button type="button" class="secondary" disabled={!page.value?.next} onClick={() => { pageIndex.value++; void load(); }}>{t('common.next')}</button>
+      </div>
+    </section>
+  );
+});
