@@ -224,7 +224,7 @@ const PROFILE_NOTE = [
   'compiling them about 8 % (a dozen per submission, with the audit chain append), the blob store 10-15 % (two blobs per',
   'submission, each seven thread-pool file operations, three digests and AES-GCM), garbage collection about 5 %,',
   'Fastify, HTTP, multipart and logging the rest. Server CPU per submission (the table) is about ten times the',
-  "ceiling's; reaching the goal needs that cut to about a third, e.g. the XML kept in the database instead of a second",
+  "ceiling's; reaching the goal needs it cut several-fold, e.g. the XML kept in the database instead of a second",
   'blob, hand-compiled statements on this path, and more than one server process (the ceiling uses one core of two).',
 ];
 
