@@ -12,6 +12,7 @@
  *
  *   npx tsx bench/backups.ts      (writes its section of BENCHMARKS.md)
  */
+import { benchStorage } from './support/scratch.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,13 +20,11 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { openBlobStore } from '../src/blobs/index.js';
 import { loadConfig } from '../src/config/config.js';
 import { ensureSecretKey } from '../src/config/secret-key.js';
 import { openDatabase } from '../src/db/database.js';
 import { createBackupFile, restoreBackupFile } from '../src/backups/service.js';
-import { postgresAdminUrl } from '../test/support/postgres-url.js';
 import { openBenchInstance, seedSubmissions, type BenchInstance } from './support/submission-seed.js';
 
 const TOTAL = Number(process.env.BENCH_SUBMISSIONS ?? 100_000);
@@ -150,13 +149,7 @@ interface Figures {
 async function run(kind: 'sqlite' | 'postgres'): Promise<Figures> {
   const instance = await openBenchInstance(kind);
   const out = mkdtempSync(path.join(tmpdir(), 'fieldkeep-bench-backups-'));
-  const targetDir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-bench-restore-'));
-  const targetSchema = `fk_bench_restore_${randomBytes(6).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: postgresAdminUrl(process.env) });
-    await client.connect();
-    await client.query(statement).finally(() => client.end());
-  };
+  const target = await benchStorage(kind, 'restore');
   try {
     console.log(`${kind}: inserting ${TOTAL} submissions`);
     await seedSubmissions(instance, TOTAL);
@@ -169,13 +162,7 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<Figures> {
     console.log(`${kind}: backup`);
     const backup = await runChild(['create', out, await identityToRecipient(identity)], { ...instance.env, ...secret });
     const archive = path.join(out, readFileSync(path.join(out, 'latest'), 'utf8'));
-    const targetEnv: Record<string, string> = { FIELDKEEP_DATA_DIR: targetDir, FIELDKEEP_SECRET_KEY: randomBytes(32).toString('base64url') };
-    if (kind === 'postgres') {
-      await admin(`create schema ${targetSchema}`);
-      const url = new URL(postgresAdminUrl(process.env));
-      url.searchParams.set('options', `-c search_path=${targetSchema}`);
-      targetEnv.DATABASE_URL = url.toString();
-    }
+    const targetEnv: Record<string, string> = { ...target.env, FIELDKEEP_SECRET_KEY: randomBytes(32).toString('base64url') };
     console.log(`${kind}: restore`);
     const restore = await runChild(['restore', archive, identity], targetEnv);
     const baseline = await runChild(['baseline'], { FIELDKEEP_DATA_DIR: out });
@@ -183,8 +170,7 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<Figures> {
   } finally {
     await instance.close();
     rmSync(out, { recursive: true, force: true });
-    rmSync(targetDir, { recursive: true, force: true });
-    if (kind === 'postgres') await admin(`drop schema if exists ${targetSchema} cascade`);
+    await target.drop();
   }
 }
 

@@ -6,11 +6,9 @@
  *
  *   npx tsx bench/jobs.ts            (writes its section of BENCHMARKS.md)
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
+import { benchStorage } from './support/scratch.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import pino from 'pino';
 import { openBlobStore } from '../src/blobs/index.js';
 import { loadConfig } from '../src/config/config.js';
@@ -18,7 +16,6 @@ import { ensureSecretKey } from '../src/config/secret-key.js';
 import { migrateToLatest, openDatabase, type Database } from '../src/db/database.js';
 import { defineJobKind, enqueueJob, startJobRunner } from '../src/jobs/index.js';
 import type { AppContext } from '../src/server/context.js';
-import { postgresAdminUrl } from '../test/support/postgres-url.js';
 
 const JOBS = 2000;
 const CONCURRENCY = 4;
@@ -66,22 +63,8 @@ async function drain(contexts: AppContext[], kindName: string): Promise<number> 
 }
 
 async function run(kind: 'sqlite' | 'postgres'): Promise<Figures> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-bench-jobs-'));
-  const schemaName = `fk_bench_${randomBytes(6).toString('hex')}`;
-  const adminUrl = postgresAdminUrl(process.env);
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    await client.query(sql).finally(() => client.end());
-  };
-  const env: Record<string, string> = { FIELDKEEP_DATA_DIR: dataDir };
-  if (kind === 'postgres') {
-    await admin(`create schema ${schemaName}`);
-    const url = new URL(adminUrl);
-    url.searchParams.set('options', `-c search_path=${schemaName}`);
-    env.DATABASE_URL = url.toString();
-  }
-  const config = ensureSecretKey(loadConfig({ cwd: dataDir, env }));
+  const storage = await benchStorage(kind, 'jobs');
+  const config = ensureSecretKey(loadConfig({ cwd: storage.dataDir, env: storage.env }));
   const blobs = openBlobStore(config);
   const first = openDatabase(config);
   const second = openDatabase(config);
@@ -103,8 +86,7 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<Figures> {
   } finally {
     await second.close();
     await first.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (kind === 'postgres') await admin(`drop schema ${schemaName} cascade`);
+    await storage.drop();
   }
 }
 

@@ -10,13 +10,13 @@
  *   npx tsx bench/openrosa.ts            (writes its section of BENCHMARKS.md)
  *   npx tsx bench/openrosa.ts ceiling    (the ceiling server alone; used by the benchmark)
  */
+import { benchStorage } from './support/scratch.js';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { createAccountsContext } from '../src/accounts/context.js';
 import { insertApiToken } from '../src/accounts/queries.js';
 import { generateToken, hashToken } from '../src/accounts/tokens.js';
@@ -27,7 +27,6 @@ import { isoNow } from '../src/db/columns.js';
 import { migrateToLatest, openDatabase } from '../src/db/database.js';
 import { collectHeaders, multipartBody, send } from '../src/openrosa/submission-client.test-support.js';
 import { createProject } from '../src/projects/index.js';
-import { postgresAdminUrl } from '../test/support/postgres-url.js';
 import { cpuOf, memoryOf, startChild, stopChild } from './support/child-process.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -132,22 +131,9 @@ async function ceiling(): Promise<Measured> {
 }
 
 async function fieldkeep(kind: 'sqlite' | 'postgres'): Promise<Measured> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-bench-openrosa-'));
-  const schema = `fk_bench_${randomBytes(6).toString('hex')}`;
-  const adminUrl = postgresAdminUrl(process.env);
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    await client.query(sql).finally(() => client.end());
-  };
-  const env: Record<string, string> = { FIELDKEEP_DATA_DIR: dataDir, FIELDKEEP_PORT: '0', FIELDKEEP_LOG_LEVEL: 'info', FIELDKEEP_PASSWORD_ITERATIONS: '1000' };
-  if (kind === 'postgres') {
-    await admin(`create schema ${schema}`);
-    const url = new URL(adminUrl);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    env.DATABASE_URL = url.toString();
-  }
-  const config = ensureSecretKey(loadConfig({ cwd: dataDir, env }));
+  const storage = await benchStorage(kind, 'openrosa');
+  const env: Record<string, string> = { ...storage.env, FIELDKEEP_PORT: '0', FIELDKEEP_LOG_LEVEL: 'info', FIELDKEEP_PASSWORD_ITERATIONS: '1000' };
+  const config = ensureSecretKey(loadConfig({ cwd: storage.dataDir, env }));
   const database = openDatabase(config);
   let ownerHeaders: Record<string, string>;
   let projectId: number;
@@ -171,8 +157,7 @@ async function fieldkeep(kind: 'sqlite' | 'postgres'): Promise<Measured> {
     return await measure(`fieldkeep ${kind}`, child, `${url}/key/${token}/projects/${projectId}/submission?deviceID=collect%3Abench`, {});
   } finally {
     await stopChild(child);
-    rmSync(dataDir, { recursive: true, force: true });
-    if (kind === 'postgres') await admin(`drop schema ${schema} cascade`);
+    await storage.drop();
   }
 }
 

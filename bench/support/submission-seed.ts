@@ -5,13 +5,10 @@
  * text questions), and `seedSubmissions`, which inserts submissions straight into the database in
  * batches (no HTTP, no XML parsing; the rows are what ingest stores, typed answers included).
  */
+import { benchStorage } from './scratch.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { createAccountsContext } from '../../src/accounts/context.js';
 import { insertApiToken } from '../../src/accounts/queries.js';
 import { generateToken, hashToken } from '../../src/accounts/tokens.js';
@@ -24,7 +21,6 @@ import { createProject } from '../../src/projects/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { typedAnswers } from '../../src/submissions/index.js';
 import { parseXForm, type SubmissionFields } from '../../src/xform/index.js';
-import { postgresAdminUrl } from '../../test/support/postgres-url.js';
 
 const BATCH = 2000;
 
@@ -70,29 +66,15 @@ export interface BenchInstance {
 }
 
 export async function openBenchInstance(kind: 'sqlite' | 'postgres'): Promise<BenchInstance> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-bench-data-'));
-  const schemaName = `fk_bench_${randomBytes(6).toString('hex')}`;
-  const adminUrl = postgresAdminUrl(process.env);
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    await client.query(statement).finally(() => client.end());
-  };
-  const env: Record<string, string> = { FIELDKEEP_DATA_DIR: dataDir, FIELDKEEP_PORT: '0', FIELDKEEP_LOG_LEVEL: 'warn', FIELDKEEP_PASSWORD_ITERATIONS: '1000' };
-  if (kind === 'postgres') {
-    await admin(`create schema ${schemaName}`);
-    const url = new URL(adminUrl);
-    url.searchParams.set('options', `-c search_path=${schemaName}`);
-    env.DATABASE_URL = url.toString();
-  }
-  const config = ensureSecretKey(loadConfig({ cwd: dataDir, env }));
+  const storage = await benchStorage(kind, 'data');
+  const env: Record<string, string> = { ...storage.env, FIELDKEEP_PORT: '0', FIELDKEEP_LOG_LEVEL: 'warn', FIELDKEEP_PASSWORD_ITERATIONS: '1000' };
+  const config = ensureSecretKey(loadConfig({ cwd: storage.dataDir, env }));
   const server = await startServer(config, { logDestination: new Writable({ write: (_c, _e, done) => done() }) });
   let stopped = false;
   const close = async () => {
     if (!stopped) await server.stop();
     stopped = true;
-    rmSync(dataDir, { recursive: true, force: true });
-    if (kind === 'postgres') await admin(`drop schema ${schemaName} cascade`);
+    await storage.drop();
   };
   try {
     const database = server.database;

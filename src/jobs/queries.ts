@@ -56,6 +56,11 @@ export interface Claim {
   now: string;
 }
 
+/** The oldest queued job of these kinds that is due at `now`, as a one-row id query. */
+function nextDueJob(db: Executor, kinds: readonly string[], now: string) {
+  return db.selectFrom('job').select('id').where('state', '=', 'queued').where('run_after', '<=', now).where('kind', 'in', kinds).orderBy('run_after').orderBy('id').limit(1);
+}
+
 /**
  * Takes the oldest due queued job of the given kinds for one runner, or none. PostgreSQL locks the
  * row and skips rows other runners hold (no waiting, no double claim); SQLite has one writer at a
@@ -71,18 +76,7 @@ export async function claimNextJob(database: Database, kinds: readonly string[],
   } as const;
   if (database.dialect === 'postgres') {
     return database.db.transaction().execute(async (trx) => {
-      const next = await trx
-        .selectFrom('job')
-        .select('id')
-        .where('state', '=', 'queued')
-        .where('run_after', '<=', claim.now)
-        .where('kind', 'in', kinds)
-        .orderBy('run_after')
-        .orderBy('id')
-        .limit(1)
-        .forUpdate()
-        .skipLocked()
-        .executeTakeFirst();
+      const next = await nextDueJob(trx, kinds, claim.now).forUpdate().skipLocked().executeTakeFirst();
       if (next === undefined) return undefined;
       return trx
         .updateTable('job')
@@ -95,17 +89,7 @@ export async function claimNextJob(database: Database, kinds: readonly string[],
   return database.db
     .updateTable('job')
     .set((eb) => ({ ...claimed, attempts: eb('attempts', '+', 1) }))
-    .where('id', '=', (eb) =>
-      eb
-        .selectFrom('job')
-        .select('id')
-        .where('state', '=', 'queued')
-        .where('run_after', '<=', claim.now)
-        .where('kind', 'in', kinds)
-        .orderBy('run_after')
-        .orderBy('id')
-        .limit(1),
-    )
+    .where('id', '=', nextDueJob(database.db, kinds, claim.now))
     .where('state', '=', 'queued')
     .returningAll()
     .executeTakeFirst();
