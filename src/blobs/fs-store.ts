@@ -149,10 +149,10 @@ export class FsBlobStore implements BlobStore {
   private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
     const firstCreated = await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (firstCreated !== undefined) {
-      for (let parent = path.dirname(firstCreated); parent !== dir; parent = path.join(parent, path.relative(parent, dir).split(path.sep)[0]!)) {
-        await fsyncDirectory(parent);
-      }
+    // Every directory made, from `dir` up to the first one created, is an entry in its parent.
+    for (let made = dir; firstCreated !== undefined; made = path.dirname(made)) {
+      await fsyncDirectory(path.dirname(made));
+      if (made === firstCreated) break;
     }
     this.knownDirs.add(dir);
   }

@@ -53,12 +53,17 @@ export class CommitGroup {
   private readonly queue: Pending[] = [];
   private running = false;
   private readonly wal: WalSync | undefined;
+  /** `synchronous` lowered for a group's commit and restored after it, prepared once. */
+  private readonly levels: { lower: SQLite.Statement; restore: SQLite.Statement } | undefined;
 
   constructor(
     private readonly db: Kysely<Tables>,
-    private readonly options: CommitGroupOptions,
+    options: CommitGroupOptions,
   ) {
-    this.wal = options.synchronous === 'FULL' ? new WalSync(options.file) : undefined;
+    if (options.synchronous === 'FULL') {
+      this.wal = new WalSync(options.file);
+      this.levels = { lower: options.handle.prepare('pragma synchronous = NORMAL'), restore: options.handle.prepare('pragma synchronous = FULL') };
+    }
   }
 
   /** Runs `work` in a transaction shared with the work submitted alongside; resolves once it is durable. */
@@ -107,7 +112,7 @@ export class CommitGroup {
   /** Runs the group on the connection it holds, so nothing else runs while `synchronous` is lowered. */
   private async commitGroup(connection: Kysely<Tables>, group: readonly Pending[]): Promise<Outcome[]> {
     // Outside a transaction only: SQLite refuses to change the level inside one.
-    if (this.wal) this.options.handle.pragma('synchronous = NORMAL');
+    this.levels?.lower.run();
     try {
       return await connection.transaction().execute(async (trx) => {
         const done: Outcome[] = [];
@@ -115,7 +120,7 @@ export class CommitGroup {
         return done;
       });
     } finally {
-      if (this.wal) this.options.handle.pragma(`synchronous = ${this.options.synchronous}`);
+      this.levels?.restore.run();
     }
   }
 }

@@ -3,8 +3,6 @@
  * inside which another repeat nests, a select_one, a select_multiple, the three geo types and a
  * photo; and a way to post its submissions through the real OpenRosa endpoint.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect } from 'vitest';
 import type { TestServer } from '../../test/support/server.js';
 import type { TestUser } from '../../test/support/test-users.js';
@@ -127,30 +125,3 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const encryptionData = path.resolve(import.meta.dirname, '../../../shared/testdata/odk-encryption');
-const kat = (name: string) => readFileSync(path.join(encryptionData, name));
-
-/** The encrypted known-answer form of the shared test data, with its public key. */
-export const encryptedForm = () => `<?xml version="1.0"?>
-<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml" xmlns:jr="http://openrosa.org/javarosa">
- <h:head><h:title>KAT</h:title><model>
-  <submission base64RsaPublicKey="${kat('pub.der').toString('base64')}"/>
-  <instance><data id="kat_form" version="2024010101"><name/><photo/><meta><instanceID/></meta></data></instance>
-  <bind nodeset="/data/name" type="string"/><bind nodeset="/data/photo" type="binary"/>
-  <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
- </model></h:head>
- <h:body><input ref="/data/name"><label>Name</label></input><upload ref="/data/photo" mediatype="image/*"><label>Photo</label></upload></h:body>
-</h:html>`;
-
-export const encryptedInstanceId = 'uuid:6f1b6b2e-7a3c-4e59-9d0a-1b2c3d4e5f60';
-
-/** Posts the known-answer envelope (`enc`) as Collect sends an encrypted submission. */
-export async function submitEncrypted(server: TestServer, projectId: number, user: TestUser): Promise<void> {
-  const parts: Part[] = [
-    { name: 'xml_submission_file', filename: 'kat_form.xml', contentType: 'text/xml', body: kat('enc/submission.xml') },
-    ...['photo.jpg.enc', 'audit.csv.enc', 'submission.xml.enc'].map((name) => ({ name, filename: name, contentType: 'application/octet-stream', body: kat(`enc/${name}`) })),
-  ];
-  const body = multipartBody(parts, { partLengths: true });
-  const response = await send(`${server.url}/projects/${projectId}/submission`, 'POST', collectHeaders({ ...user.headers, 'content-type': body.contentType }), body.body);
-  expect(response.status, response.body).toBe(201);
-}

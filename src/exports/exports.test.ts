@@ -17,7 +17,8 @@ import { ensureSecretKey } from '../config/secret-key.js';
 import { addMemberTo } from '../submissions/data-fixtures.test-support.js';
 import { defaultReadLimits } from '../xlsform/workbook/limits.js';
 import { openSafeZip } from '../xlsform/workbook/zip.js';
-import { encryptedForm, encryptedInstanceId, householdForm, instanceIds, parseCsv, photo, submitEncrypted, submitHousehold } from './export-fixtures.test-support.js';
+import { KAT_INSTANCE_ID, katXForm, postKatEnvelope } from '../project-keys/encrypted-fixtures.test-support.js';
+import { householdForm, instanceIds, parseCsv, photo, submitHousehold } from './export-fixtures.test-support.js';
 import { ENCRYPTED_NOTE } from './service.js';
 
 const run = promisify(execFile);
@@ -229,14 +230,14 @@ describeEachDatabase('exports', (kind) => {
   });
 
   it('exports encrypted submissions as metadata only, and says so in the file and the response', async () => {
-    const upload = await fetch(`${env().url}/api/v1/projects/${projectId}/forms?publish=true`, { method: 'POST', headers: { ...owner.headers, 'content-type': 'application/xml' }, body: encryptedForm() });
+    const upload = await fetch(`${env().url}/api/v1/projects/${projectId}/forms?publish=true`, { method: 'POST', headers: { ...owner.headers, 'content-type': 'application/xml' }, body: katXForm });
     expect(upload.status, await upload.text()).toBe(201);
-    await submitEncrypted(env(), projectId, owner);
+    await postKatEnvelope(env(), projectId, owner);
     const response = await fetch(exportUrl('csv', {}, 'kat_form'), { headers: owner.headers });
     expect(response.headers.get('fieldkeep-export-note')).toBe(ENCRYPTED_NOTE);
     const rows = parseCsv(await response.text());
     expect(rows[0]).toEqual(['name', 'photo', '_id', '_uuid', '_submission_time', '_validation_status', '_submitted_by', '__version__', '_encrypted', '_index']);
-    expect(rows.slice(1).map((r) => [r[0], r[1], r[3], r[7], r[8], r[9]])).toEqual([['', '', encryptedInstanceId.slice(5), '2024010101', 'true', '1']]);
+    expect(rows.slice(1).map((r) => [r[0], r[1], r[3], r[7], r[8], r[9]])).toEqual([['', '', KAT_INSTANCE_ID.slice(5), '2024010101', 'true', '1']]);
   });
 
   it('saves export settings whose stable URLs serve the main table as CSV and every table as XLSX, with Token or Basic auth and a short cache', async () => {

@@ -3,6 +3,7 @@
  * envelopes made by our own encryptor, and posting either over OpenRosa as ODK Collect does.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect } from 'vitest';
 import type { TestServer } from '../../test/support/server.js';
 import type { TestUser } from '../../test/support/test-users.js';
@@ -10,8 +11,8 @@ import { encryptSubmission, loadPublicKey, type PlainFile } from '../crypto/inde
 import { collectHeaders, multipartBody, send, type Part } from '../openrosa/submission-client.test-support.js';
 import { surveyXml } from '../submissions/data-fixtures.test-support.js';
 
-export const VECTORS = '/work/shared/testdata/odk-encryption';
-export const readVector = (path: string): Buffer => readFileSync(`${VECTORS}/${path}`);
+export const VECTORS = path.resolve(import.meta.dirname, '../../../shared/testdata/odk-encryption');
+export const readVector = (name: string): Buffer => readFileSync(path.join(VECTORS, name));
 export const KAT_PUBLIC_KEY = readVector('pub.der').toString('base64');
 export const KAT_INSTANCE_ID = 'uuid:6f1b6b2e-7a3c-4e59-9d0a-1b2c3d4e5f60';
 export const KAT_FILES = ['photo.jpg.enc', 'audit.csv.enc', 'submission.xml.enc'];

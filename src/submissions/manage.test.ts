@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +9,10 @@ import { createTestUser, testUserSettings, type TestUser } from '../../test/supp
 import { FsBlobStore } from '../blobs/index.js';
 import { ensureSecretKey } from '../config/secret-key.js';
 import { collectHeaders, multipartBody, send, type Part } from '../openrosa/submission-client.test-support.js';
+import { KAT_INSTANCE_ID, katXForm, postKatEnvelope } from '../project-keys/encrypted-fixtures.test-support.js';
 import { koboValidationStatus, reviewStatusOfKoboUid } from './review.js';
 import { purgeTrash } from './trash.js';
 
-const kat = (name: string) => readFileSync(path.resolve(import.meta.dirname, '../../../shared/testdata/odk-encryption', name));
 const DAY_MS = 24 * 3_600_000;
 
 const visitForm = `<?xml version="1.0"?>
@@ -29,16 +28,6 @@ const visitForm = `<?xml version="1.0"?>
   <upload ref="/data/photo" mediatype="image/*"/></h:body>
 </h:html>`;
 
-const katForm = `<?xml version="1.0"?>
-<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml" xmlns:jr="http://openrosa.org/javarosa">
- <h:head><h:title>KAT</h:title><model>
-  <submission base64RsaPublicKey="${kat('pub.der').toString('base64')}"/>
-  <instance><data id="kat_form" version="2024010101"><name/><photo/><meta><instanceID/></meta></data></instance>
-  <bind nodeset="/data/name" type="string"/><bind nodeset="/data/photo" type="binary"/>
-  <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
- </model></h:head>
- <h:body><input ref="/data/name"/><upload ref="/data/photo" mediatype="image/*"/></h:body>
-</h:html>`;
 
 interface Visit {
   instanceId: string;
@@ -110,7 +99,7 @@ describeEachDatabase('Submission review, edits and trash', (kind) => {
     }
     const limited = { username: 'northmanager', role: 'manager', rowFilter: { fieldIn: { field: 'region', values: ['north'] } } };
     expect((await call(`${env().url}/api/v1/projects/${projectId}/members`, 'POST', owner.headers, limited)).status).toBe(201);
-    for (const xml of [visitForm, katForm]) {
+    for (const xml of [visitForm, katXForm]) {
       const response = await fetch(`${env().url}/api/v1/projects/${projectId}/forms?publish=true`, { method: 'POST', headers: { ...owner.headers, 'content-type': 'application/xml' }, body: xml });
       expect(response.status).toBe(201);
     }
@@ -249,12 +238,8 @@ describeEachDatabase('Submission review, edits and trash', (kind) => {
     });
 
     it('refuse encrypted submissions', async () => {
-      const parts: Part[] = [
-        { name: 'xml_submission_file', filename: 'kat.xml', contentType: 'text/xml', body: kat('enc/submission.xml') },
-        ...['photo.jpg.enc', 'audit.csv.enc', 'submission.xml.enc'].map((name) => ({ name, filename: name, contentType: 'application/octet-stream', body: kat(`enc/${name}`) })),
-      ];
-      expect((await postParts(parts)).status).toBe(201);
-      const url = `${env().url}/api/v1/projects/${projectId}/forms/kat_form/submissions/${encodeURIComponent('uuid:6f1b6b2e-7a3c-4e59-9d0a-1b2c3d4e5f60')}`;
+      await postKatEnvelope(env(), projectId, collector);
+      const url = `${env().url}/api/v1/projects/${projectId}/forms/kat_form/submissions/${encodeURIComponent(KAT_INSTANCE_ID)}`;
       const refused = await call(url, 'PATCH', owner.headers, { fields: { name: 'x' } });
       expect(refused).toMatchObject({ status: 409, body: { code: 'submission.encrypted_not_editable' } });
     });
