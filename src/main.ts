@@ -14,6 +14,7 @@ import { submissionsCommand } from './submissions/commands.js';
 import { exportCommand } from './exports/index.js';
 import { backupCommand } from './backups/index.js';
 import { decryptCommand } from './decrypt/commands.js';
+import { blobsCommand, masterKeyCommand } from './blobs/index.js';
 
 const sources = () => ({ env: process.env, cwd: process.cwd() });
 
@@ -53,11 +54,11 @@ program
 
 program
   .command('doctor')
-  .description('Check the configuration, data directory, TLS and database, and say how to fix what is wrong.')
+  .description('Check the configuration, data directory, master key, TLS and database, and say how to fix what is wrong.')
   .action(async () => {
     const checks = await runDoctor(sources());
     for (const check of checks) {
-      console.log(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}`);
+      console.log(`${check.ok ? (check.warning ? 'WARN' : 'ok  ') : 'FAIL'}  ${check.name}: ${check.detail}`);
       if (check.fix) console.log(`      fix: ${check.fix}`);
     }
     process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
@@ -75,6 +76,8 @@ program.addCommand(submissionsCommand(sources));
 program.addCommand(exportCommand(sources));
 program.addCommand(backupCommand(sources));
 program.addCommand(decryptCommand());
+program.addCommand(masterKeyCommand(sources));
+program.addCommand(blobsCommand(sources));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

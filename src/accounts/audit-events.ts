@@ -23,6 +23,7 @@ export type AccountAction =
   | 'user.password_changed'
   | 'user.password_reset_requested'
   | 'user.password_reset'
+  | 'user.password_link_created'
   | 'user.two_factor_enrolment_started'
   | 'user.two_factor_enabled'
   | 'user.two_factor_disabled'

@@ -7,12 +7,13 @@
  * repetitive l33t-like inputs (measured here: 3 s for 300 × '1' with the defaults), so only the first
  * 64 characters are analysed and l33t substitutions are capped: a hostile password is judged in
  * about a tenth of a second, and anything whose first 64 characters are guessable is weak anyway.
- * The check is synchronous CPU work, so callers run it only on authenticated, throttled requests.
+ * The check is CPU work, so callers run it only on authenticated, throttled requests.
+ *
+ * zxcvbn and its word lists are loaded on the first check, not with the module: they hold about
+ * 65 MB of a server's resident memory, which a server that never sets a password (most of the
+ * time, most of them) should not carry, and in the browser they become a chunk of their own.
  */
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import type { FeedbackType } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
-import { dictionary as englishDictionary, translations as englishTranslations } from '@zxcvbn-ts/language-en';
+import type { FeedbackType, ZxcvbnFactory } from '@zxcvbn-ts/core';
 
 export const MIN_PASSWORD_CHARACTERS = 10;
 export const MAX_PASSWORD_BYTES = 1024;
@@ -43,10 +44,10 @@ export interface PasswordIdentity {
   email?: string;
 }
 
-let strengthEstimator: ZxcvbnFactory | undefined;
+let strengthEstimator: Promise<ZxcvbnFactory> | undefined;
 
 /** Every rule the password breaks; an empty list means it may be used. */
-export function checkPasswordPolicy(password: string, identity: PasswordIdentity = {}): PasswordProblem[] {
+export async function checkPasswordPolicy(password: string, identity: PasswordIdentity = {}): Promise<PasswordProblem[]> {
   // TextEncoder rather than Buffer: the browser checks passphrases with this same policy (src/crypto/browser).
   const bytes = new TextEncoder().encode(password).length;
   if (bytes > MAX_PASSWORD_BYTES) {
@@ -62,7 +63,7 @@ export function checkPasswordPolicy(password: string, identity: PasswordIdentity
   if (resemblesIdentity(password, identity, terms)) {
     problems.push({ code: 'password.contains_identity', message: 'The password must not contain or resemble your username or email address.' });
   }
-  const { score, feedback } = estimator().check(password, terms);
+  const { score, feedback } = (await estimator()).check(password, terms);
   if (score < MIN_PASSWORD_SCORE) {
     const warning = feedback.warning ? ` ${feedback.warning}` : '';
     problems.push({
@@ -74,15 +75,21 @@ export function checkPasswordPolicy(password: string, identity: PasswordIdentity
   return problems;
 }
 
-function estimator(): ZxcvbnFactory {
-  strengthEstimator ??= new ZxcvbnFactory({
-    translations: englishTranslations,
-    graphs: adjacencyGraphs,
-    dictionary: { ...commonDictionary, ...englishDictionary },
+function estimator(): Promise<ZxcvbnFactory> {
+  strengthEstimator ??= loadEstimator();
+  strengthEstimator.catch(() => (strengthEstimator = undefined));
+  return strengthEstimator;
+}
+
+async function loadEstimator(): Promise<ZxcvbnFactory> {
+  const [{ ZxcvbnFactory }, common, english] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')]);
+  return new ZxcvbnFactory({
+    translations: english.translations,
+    graphs: common.adjacencyGraphs,
+    dictionary: { ...common.dictionary, ...english.dictionary },
     maxLength: ANALYSED_CHARACTERS,
     l33tMaxSubstitutions: MAX_L33T_SUBSTITUTIONS,
   });
-  return strengthEstimator;
 }
 
 /** The username, the email, its local part and the words in both, normalised for comparison. */

@@ -74,7 +74,7 @@ export async function completePasswordReset(accounts: AccountsContext, input: Re
   const userId = await findPasswordReset(accounts.db, tokenHash, isoNow());
   const user = userId === undefined ? undefined : await findEnabledUser(accounts.db, userId);
   if (!user) throw invalid();
-  assertPasswordAllowed(input.newPassword, user);
+  await assertPasswordAllowed(input.newPassword, user);
   const keys = throttleKeys(accounts, user.id, user.username_key, client.address);
   if (user.totp_secret !== null) {
     const gate = await beginAttempt(accounts, keys);

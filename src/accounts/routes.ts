@@ -7,12 +7,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../server/context.js';
 import { AppError } from '../server/errors.js';
+import { changeAccount, createAccount, createPasswordLink } from './admin-users.js';
 import { createApiToken, listTokens, revokeToken } from './api-tokens.js';
 import { clientInfo } from './client.js';
 import { accountsOf, type AccountsContext } from './context.js';
 import { retryAfterOf } from './credentials.js';
 import { completePasswordReset, requestPasswordReset } from './password-reset.js';
 import { countUsers } from './queries.js';
+import { listUsers } from './users.js';
 import * as S from './schemas.js';
 import { deleteMe, endAllSessions, endSession, getMe, listSessions, signIn, signOut, updateMe, type UserActor } from './service.js';
 import { clearedSessionCookie, csrfTokenFor, currentSessionOf, sessionCookie, sessionCookieName } from './sessions.js';
@@ -42,6 +44,7 @@ export function accountRoutes(app: App, ctx: AppContext): void {
     meRoutes(scope as App, accounts);
     passwordResetRoutes(scope as App, accounts);
     tokenRoutes(scope as App, accounts);
+    adminUserRoutes(scope as App, accounts);
   });
 }
 
@@ -254,5 +257,41 @@ function tokenRoutes(app: App, accounts: AccountsContext): void {
       await revokeToken(accounts, userOf(request), request.params.id, clientInfo(request));
       return reply.status(204).send(null);
     },
+  );
+}
+
+/** Accounts for instance administrators (the same changes as `fieldkeep user …`, from the browser). */
+function adminUserRoutes(app: App, accounts: AccountsContext): void {
+  const tags = ['admin'];
+  const by = (request: FastifyRequest) => ({ actor: userOf(request), client: clientInfo(request) });
+
+  app.get(
+    '/api/v1/admin/users',
+    { config: { permission: 'admin' }, schema: { tags, summary: 'Every account, oldest first.', response: { 200: Type.Array(S.User) } } },
+    async () => listUsers(accounts),
+  );
+
+  app.post(
+    '/api/v1/admin/users',
+    {
+      config: { permission: 'admin' },
+      schema: { tags, summary: 'Create an account; the answer holds the link where its owner sets their password (no one else ever knows it).', body: S.AdminNewUser, response: { 201: S.AdminCreatedUser } },
+    },
+    async (request, reply) => reply.status(201).send(await createAccount(accounts, request.body, by(request))),
+  );
+
+  app.patch(
+    '/api/v1/admin/users/:userId',
+    { config: { permission: 'admin' }, schema: { tags, summary: 'Disable or enable an account, or give or take the administrator role (not your own).', params: S.UserIdParams, body: S.AccountChanges, response: { 200: S.User } } },
+    async (request) => changeAccount(accounts, request.params.userId, request.body, by(request)),
+  );
+
+  app.post(
+    '/api/v1/admin/users/:userId/password-link',
+    {
+      config: { permission: 'admin' },
+      schema: { tags, summary: 'A new link where the account\'s owner sets a new password (replaces an earlier link; the password changes only when it is used).', params: S.UserIdParams, response: { 201: S.PasswordLink } },
+    },
+    async (request, reply) => reply.status(201).send(await createPasswordLink(accounts, request.params.userId, by(request))),
   );
 }

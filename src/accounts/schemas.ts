@@ -104,3 +104,29 @@ export const Token = Type.Object({
 });
 
 export const NewToken = Type.Object({ ...Token.properties, token: Type.String({ description: 'Shown once.' }) });
+
+export const UserIdParams = Type.Object({ userId: Type.Integer({ minimum: 1 }) });
+
+export const PasswordLink = Type.Object({
+  url: Type.String({ description: 'Where the person sets their own password; give it to them (it is a credential until used). Valid for three days, once.' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+
+export const AdminNewUser = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 150, description: 'Letters, digits and @ . + - _.' }),
+    email: Type.Optional(Type.Union([Type.String({ maxLength: 254 }), Type.Null()])),
+    isAdmin: Type.Optional(Type.Boolean({ description: 'An instance administrator (accounts and server settings; never project data without a role).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const AdminCreatedUser = Type.Object({ user: User, passwordLink: PasswordLink });
+
+export const AccountChanges = Type.Object(
+  {
+    disabled: Type.Optional(Type.Boolean({ description: 'Disabling ends the account\'s sessions and revokes its API tokens at once.' })),
+    isAdmin: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);

@@ -164,7 +164,7 @@ export async function updateMe(accounts: AccountsContext, actor: UserActor, chan
     const problem = emailProblem(email);
     if (problem !== null) throw new AppError('request.invalid', problem);
   }
-  if (changes.newPassword !== undefined) assertPasswordAllowed(changes.newPassword, { username: user.username, email: email === undefined ? user.email : email });
+  if (changes.newPassword !== undefined) await assertPasswordAllowed(changes.newPassword, { username: user.username, email: email === undefined ? user.email : email });
   if (email === undefined && changes.newPassword === undefined) return presentUser(user);
   await reauthenticate(accounts, user, changes, client);
   const passwordHash = changes.newPassword === undefined ? undefined : await hashPassword(changes.newPassword, { iterations: accounts.config.passwordIterations });

@@ -8,6 +8,7 @@ import { isoNow } from '../db/columns.js';
 import { AppError } from '../server/errors.js';
 import { auditAccountEvent, type AccountAction } from './audit-events.js';
 import { identityKey } from './credentials.js';
+import type { ClientInfo } from './client.js';
 import type { AccountsContext } from './context.js';
 import { checkPasswordPolicy } from './password-policy.js';
 import { hashPassword } from './passwords.js';
@@ -64,8 +65,8 @@ export function emailProblem(email: string): string | null {
 }
 
 /** Throws the first broken password rule as its own error code, with every problem attached. */
-export function assertPasswordAllowed(password: string, identity: { username: string; email: string | null }): void {
-  const problems = checkPasswordPolicy(password, { username: identity.username, ...(identity.email ? { email: identity.email } : {}) });
+export async function assertPasswordAllowed(password: string, identity: { username: string; email: string | null }): Promise<void> {
+  const problems = await checkPasswordPolicy(password, { username: identity.username, ...(identity.email ? { email: identity.email } : {}) });
   const first = problems[0];
   if (first !== undefined) {
     throw new AppError(first.code, problems.map((p) => p.message).join(' '), {
@@ -92,13 +93,13 @@ export interface NewUser {
   isAdmin: boolean;
 }
 
-/** Who is making an administrative change: a signed-in person, or the command line. */
-export type Changer = { actor: Actor } | { actorLabel: 'cli' };
+/** Who is making an administrative change: a signed-in person (and from where), or the command line. */
+export type Changer = { actor: Actor; client?: ClientInfo } | { actorLabel: 'cli' };
 
 export async function createUser(accounts: AccountsContext, input: NewUser, by: Changer): Promise<UserView> {
   const problem = usernameProblem(input.username) ?? (input.email !== null ? emailProblem(input.email) : null);
   if (problem !== null) throw new AppError('request.invalid', problem);
-  assertPasswordAllowed(input.password, input);
+  await assertPasswordAllowed(input.password, input);
   const passwordHash = await hashPassword(input.password, { iterations: accounts.config.passwordIterations });
   return accounts.db.transaction().execute(async (trx) => {
     await assertIdentityFree(trx, input.username, input.email);
@@ -129,7 +130,7 @@ export async function requireUser(db: Executor, username: string): Promise<UserR
 /** Sets a new password (policy-checked) and ends every session and pending reset of the user. */
 export async function setPassword(accounts: AccountsContext, username: string, password: string, by: Changer): Promise<void> {
   const user = await requireUser(accounts.db, username);
-  assertPasswordAllowed(password, user);
+  await assertPasswordAllowed(password, user);
   const passwordHash = await hashPassword(password, { iterations: accounts.config.passwordIterations });
   await accounts.db.transaction().execute(async (trx) => {
     await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: isoNow() });

@@ -4,6 +4,7 @@
  * a fresh target instance, and a comparison of the two.
  */
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { sql } from 'kysely';
 import { expect } from 'vitest';
@@ -13,10 +14,11 @@ import { FsBlobStore } from '../blobs/index.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { ensureSecretKey } from '../config/secret-key.js';
 import { openDatabase, type Database } from '../db/database.js';
+import { startServer } from '../server/start.js';
 import { createScratchStorage, type DatabaseKind, type ScratchStorage } from '../../test/support/databases.js';
 import { call } from '../../test/support/http.js';
 import type { TestServer } from '../../test/support/server.js';
-import { createTestUser } from '../../test/support/test-users.js';
+import { createTestUser, testUserSettings } from '../../test/support/test-users.js';
 import { addMemberTo, publishSurvey, submit } from '../submissions/data-fixtures.test-support.js';
 import { openBlobStore } from '../blobs/index.js';
 import type { BackupContext } from './service.js';
@@ -26,7 +28,8 @@ export const TOTP_PLAIN = 'JBSWY3DPEHPK3PXP';
 /** Photos of different sizes, one shared by two submissions (stored once). */
 export const photos = [randomBytes(70_000), randomBytes(10), Buffer.alloc(0), randomBytes(200_001)];
 
-export async function fillSource(server: TestServer): Promise<void> {
+/** Fills a test server with a bit of everything; `extraPhotos` adds a submission per photo (large ones make archives span several upload parts). */
+export async function fillSource(server: TestServer, extraPhotos: readonly Buffer[] = []): Promise<void> {
   const owner = await createTestUser(server, 'backup_owner', { email: 'owner@example.org' });
   await createTestUser(server, 'backup_admin', { admin: true, email: 'admin@example.org' });
   const ann = await createTestUser(server, 'backup_ann');
@@ -39,6 +42,9 @@ export async function fillSource(server: TestServer): Promise<void> {
   }
   await submit(server, projectId, ann, { district: 'south', age: '9', note: 'same photo again', photo: 'again.jpg' }, { files: { 'again.jpg': photos[0]! } });
   await submit(server, projectId, ann, { district: 'east', note: 'no photo' });
+  for (const [i, photo] of extraPhotos.entries()) {
+    await submit(server, projectId, ann, { district: 'west', note: `extra ${i}`, photo: `extra${i}.jpg` }, { files: { [`extra${i}.jpg`]: photo } });
+  }
 }
 
 export function sourceContext(server: TestServer): BackupContext {
@@ -65,6 +71,29 @@ export async function emptyInstance(kind: DatabaseKind): Promise<Instance> {
     config,
     database,
     blobs,
+    close: async () => {
+      await database.close();
+      await storage.drop();
+    },
+  };
+}
+
+/**
+ * A new instance as an operator gets it: a real server started once on new storage (which migrates
+ * its database to this version and generates its secret), then stopped.
+ */
+export async function startedInstance(kind: DatabaseKind): Promise<Instance> {
+  const storage = await createScratchStorage(kind);
+  const settings = () => loadConfig({ cwd: storage.dataDir, env: { ...storage.env, ...testUserSettings, FIELDKEEP_PORT: '0' } });
+  const server = await startServer(settings(), { logDestination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+  await server.stop();
+  const config = ensureSecretKey(settings());
+  const database = openDatabase(config);
+  return {
+    storage,
+    config,
+    database,
+    blobs: openBlobStore(config),
     close: async () => {
       await database.close();
       await storage.drop();

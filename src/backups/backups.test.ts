@@ -11,9 +11,11 @@ import { migrateToLatest } from '../db/database.js';
 import { describeEachDatabase } from '../../test/support/databases.js';
 import { useTestServer } from '../../test/support/server.js';
 import { testUserSettings } from '../../test/support/test-users.js';
+import type { ArchiveSource } from './archive-file.js';
 import { containerBytes, readContainer } from './container.js';
 import type { DecryptWith } from './encryption.js';
 import { emptyInstance, expectSameData, fillSource, sourceContext, TOTP_PLAIN, type Instance } from './backups.test-support.js';
+import { DirectoryLocation } from './directory.js';
 import { createBackupFile, restoreBackupFile } from './service.js';
 import { verifyArchive } from './verify.js';
 
@@ -26,6 +28,8 @@ beforeAll(async () => {
   recipient = await identityToRecipient(identity);
 });
 const keys = (): DecryptWith => ({ identities: [identity], passphrases: [] });
+/** An archive file on disk, as the service reads it. */
+const at = (file: string): ArchiveSource => ({ location: new DirectoryLocation(path.dirname(file)), file: path.basename(file) });
 
 /** A copy of `file` under a new name, changed by `change`. */
 function variant(file: string, name: string, change: (bytes: Buffer) => Buffer): string {
@@ -43,24 +47,41 @@ describeEachDatabase('backups', (kind) => {
   beforeAll(async () => {
     await fillSource(env());
     const ctx = sourceContext(env());
-    encrypted = path.join(out, (await createBackupFile(ctx, { dir: out, encryption: { kind: 'age', to: { recipients: [recipient] } }, trigger: 'cli', actorLabel: 'test' })).file);
-    plain = path.join(out, (await createBackupFile(ctx, { dir: out, encryption: { kind: 'none' }, trigger: 'cli', actorLabel: 'test' })).file);
+    encrypted = path.join(out, (await createBackupFile(ctx, { location: new DirectoryLocation(out), encryption: { kind: 'age', to: { recipients: [recipient] } }, trigger: 'cli', actorLabel: 'test' })).file);
+    plain = path.join(out, (await createBackupFile(ctx, { location: new DirectoryLocation(out), encryption: { kind: 'none' }, trigger: 'cli', actorLabel: 'test' })).file);
   });
 
   it('verifies a fresh backup by restoring it into a scratch database', async () => {
-    const report = await verifyArchive(encrypted, keys());
+    const report = await verifyArchive(at(encrypted), keys());
     expect(report.blobs).toBeGreaterThanOrEqual(6 + 1);
     expect(report.manifest.sourceDialect).toBe(kind);
     expect(report.auditEntries).toBeGreaterThan(5);
     expect(report.manifest.tables.find((t) => t.name === 'submissions')?.rows).toBe(6);
-    const viaPostgres = kind === 'postgres' ? await verifyArchive(encrypted, keys(), { kind: 'postgres', url: env().storage.env.DATABASE_URL! }) : report;
+    const viaPostgres = kind === 'postgres' ? await verifyArchive(at(encrypted), keys(), { kind: 'postgres', url: env().storage.env.DATABASE_URL! }) : report;
     expect(viaPostgres.rows).toBe(report.rows);
+  });
+
+  it('reports progress as rows and files are written and restored, ending at the total', async () => {
+    const reports = { create: [] as Array<[number, number]>, restore: [] as Array<[number, number]> };
+    const info = await createBackupFile(sourceContext(env()), { location: new DirectoryLocation(out), encryption: { kind: 'none' }, trigger: 'cli', actorLabel: 'test', progress: (done, total) => void reports.create.push([done, total]) });
+    const target = await emptyInstance(kind);
+    try {
+      await restoreBackupFile({ database: target.database, blobs: target.blobs, secretKey: target.config.secretKey! }, at(path.join(out, info.file)), keys(), { force: false, progress: (done, total) => void reports.restore.push([done, total]) });
+    } finally {
+      await target.close();
+    }
+    for (const [what, steps] of Object.entries(reports)) {
+      expect(steps.length, what).toBeGreaterThan(3);
+      expect(steps[0], what).toEqual([0, info.rows + info.blobs]);
+      expect(steps.at(-1), what).toEqual([info.rows + info.blobs, info.rows + info.blobs]);
+      expect(steps.every(([done], i) => i === 0 || done >= steps[i - 1]![0]), what).toBe(true);
+    }
   });
 
   it('restores into an empty instance with a different server secret: every row, file and audit entry is back', async () => {
     const target = await emptyInstance(kind);
     try {
-      const report = await restoreBackupFile({ database: target.database, blobs: target.blobs, secretKey: target.config.secretKey! }, encrypted, keys(), { force: false });
+      const report = await restoreBackupFile({ database: target.database, blobs: target.blobs, secretKey: target.config.secretKey! }, at(encrypted), keys(), { force: false });
       expect(report.blobs).toBeGreaterThan(0);
       const source = sourceContext(env());
       await expectSameDataExceptNewerAudit(source, target);
@@ -87,7 +108,7 @@ describeEachDatabase('backups', (kind) => {
   it('refuses to restore into an instance that holds data, and replaces it with --force', async () => {
     const target = await emptyInstance(kind);
     try {
-      const restore = (force: boolean) => restoreBackupFile({ database: target.database, blobs: target.blobs, secretKey: target.config.secretKey! }, plain, keys(), { force });
+      const restore = (force: boolean) => restoreBackupFile({ database: target.database, blobs: target.blobs, secretKey: target.config.secretKey! }, at(plain), keys(), { force });
       await restore(false);
       await expect(restore(false)).rejects.toMatchObject({ code: 'backup.target_not_empty' });
       await restore(true);
@@ -101,7 +122,7 @@ describeEachDatabase('backups', (kind) => {
     const target = await emptyInstance(kind);
     try {
       const cut = variant(plain, `cut-${kind}.fkb`, (b) => b.subarray(0, b.length - 200));
-      await expect(restoreBackupFile({ database: target.database, blobs: target.blobs, secretKey: target.config.secretKey! }, cut, keys(), { force: false })).rejects.toMatchObject({ code: 'backup.truncated' });
+      await expect(restoreBackupFile({ database: target.database, blobs: target.blobs, secretKey: target.config.secretKey! }, at(cut), keys(), { force: false })).rejects.toMatchObject({ code: 'backup.truncated' });
       await migrateToLatest(target.database);
       const users = await sql<{ n: number }>`select count(*) as n from users`.execute(target.database.db);
       expect(Number(users.rows[0]!.n)).toBe(0);
@@ -119,13 +140,13 @@ describeEachDatabase('backups', (kind) => {
     ['a file that is not a backup', () => variant(plain, 'other.txt', () => Buffer.from('hello, world\n'.repeat(10))), 'backup.not_an_archive'],
   ])('fails verification with a clear message on %s', async (_label, make, code) => {
     const file = make();
-    const failure = await verifyArchive(file, keys()).then(() => null, (err: unknown) => err);
+    const failure = await verifyArchive(at(file), keys()).then(() => null, (err: unknown) => err);
     expect(failure).toMatchObject({ code });
     expect((failure as Error).message.length).toBeGreaterThan(20);
   });
 
   it('finds every blob column of the schema by its name, and carries every table but the job queue', async () => {
-    const { manifest } = await verifyArchive(plain, keys());
+    const { manifest } = await verifyArchive(at(plain), keys());
     const blobColumns = manifest.tables.flatMap((t) => t.blobColumns.map((c) => `${t.name}.${c}`)).sort();
     expect(blobColumns).toEqual(expect.arrayContaining(['form_media.blob_id', 'form_versions.source_blob', 'form_versions.xform_blob', 'submission_attachments.blob_id', 'submission_versions.xml_blob']));
     const names = manifest.tables.map((t) => t.name);
@@ -137,18 +158,18 @@ describeEachDatabase('backups', (kind) => {
   });
 
   it('encrypts to a passphrase instead of recipients', async () => {
-    const info = await createBackupFile(sourceContext(env()), { dir: out, encryption: { kind: 'age', to: { recipients: [], passphrase: 'correct horse battery staple', scryptWorkFactor: 12 } }, trigger: 'cli', actorLabel: 'test' });
+    const info = await createBackupFile(sourceContext(env()), { location: new DirectoryLocation(out), encryption: { kind: 'age', to: { recipients: [], passphrase: 'correct horse battery staple', scryptWorkFactor: 12 } }, trigger: 'cli', actorLabel: 'test' });
     expect(info).toMatchObject({ passphrase: true, recipients: [] });
     const file = path.join(out, info.file);
-    expect((await verifyArchive(file, { identities: [], passphrases: ['correct horse battery staple'] })).blobs).toBeGreaterThan(0);
-    await expect(verifyArchive(file, { identities: [], passphrases: ['wrong'] })).rejects.toMatchObject({ code: 'backup.wrong_key' });
+    expect((await verifyArchive(at(file), { identities: [], passphrases: ['correct horse battery staple'] })).blobs).toBeGreaterThan(0);
+    await expect(verifyArchive(at(file), { identities: [], passphrases: ['wrong'] })).rejects.toMatchObject({ code: 'backup.wrong_key' });
   });
 
   it('fails verification with the wrong key, or none', async () => {
     const other = await generateX25519Identity();
-    await expect(verifyArchive(encrypted, { identities: [other], passphrases: [] })).rejects.toMatchObject({ code: 'backup.wrong_key' });
-    await expect(verifyArchive(encrypted, { identities: [], passphrases: ['not it'] })).rejects.toMatchObject({ code: 'backup.wrong_key' });
-    await expect(verifyArchive(encrypted, { identities: [], passphrases: [] })).rejects.toMatchObject({ code: 'backup.key_required' });
+    await expect(verifyArchive(at(encrypted), { identities: [other], passphrases: [] })).rejects.toMatchObject({ code: 'backup.wrong_key' });
+    await expect(verifyArchive(at(encrypted), { identities: [], passphrases: ['not it'] })).rejects.toMatchObject({ code: 'backup.wrong_key' });
+    await expect(verifyArchive(at(encrypted), { identities: [], passphrases: [] })).rejects.toMatchObject({ code: 'backup.key_required' });
   });
 
   it('fails verification when a file the rows refer to is missing from the archive', async () => {
@@ -170,7 +191,7 @@ describeEachDatabase('backups', (kind) => {
     const parts: Buffer[] = [];
     for await (const part of containerBytes(kept)) parts.push(part);
     writeFileSync(file, Buffer.concat(parts));
-    const failure = await verifyArchive(file, keys()).then(() => null, (err: unknown) => err);
+    const failure = await verifyArchive(at(file), keys()).then(() => null, (err: unknown) => err);
     expect(failure).toMatchObject({ code: 'backup.blob_missing' });
     expect((failure as Error).message).toMatch(/missing/);
   });
@@ -183,7 +204,7 @@ describeEachDatabase('backups', (kind) => {
     rmSync(blobFile);
     try {
       const failed = path.join(dir, `failed-${kind}`);
-      await expect(createBackupFile(ctx, { dir: failed, encryption: { kind: 'none' }, trigger: 'cli', actorLabel: 'test' })).rejects.toMatchObject({ code: 'backup.blob_missing' });
+      await expect(createBackupFile(ctx, { location: new DirectoryLocation(failed), encryption: { kind: 'none' }, trigger: 'cli', actorLabel: 'test' })).rejects.toMatchObject({ code: 'backup.blob_missing' });
       const runs = await sql<{ state: string; error_message: string }>`select state, error_message from backup_runs order by id desc limit 1`.execute(ctx.database.db);
       expect(runs.rows[0]).toMatchObject({ state: 'failed' });
       expect(runs.rows[0]!.error_message).toContain(blobId);
@@ -206,17 +227,17 @@ describe('moving between databases', () => {
   it('moves a SQLite instance to PostgreSQL and back by backup and restore', async () => {
     await fillSource(env());
     const out = path.join(dir, 'move');
-    const first = await createBackupFile(sourceContext(env()), { dir: out, encryption: { kind: 'age', to: { recipients: [recipient] } }, trigger: 'cli', actorLabel: 'test' });
+    const first = await createBackupFile(sourceContext(env()), { location: new DirectoryLocation(out), encryption: { kind: 'age', to: { recipients: [recipient] } }, trigger: 'cli', actorLabel: 'test' });
     const postgres = await emptyInstance('postgres');
     const back = await emptyInstance('sqlite');
     try {
-      await restoreBackupFile({ database: postgres.database, blobs: postgres.blobs, secretKey: postgres.config.secretKey! }, path.join(out, first.file), keys(), { force: false });
+      await restoreBackupFile({ database: postgres.database, blobs: postgres.blobs, secretKey: postgres.config.secretKey! }, at(path.join(out, first.file)), keys(), { force: false });
       const second = await createBackupFile(
         { config: postgres.config, database: postgres.database, blobs: postgres.blobs },
-        { dir: out, encryption: { kind: 'age', to: { recipients: [recipient] } }, trigger: 'cli', actorLabel: 'test' },
+        { location: new DirectoryLocation(out), encryption: { kind: 'age', to: { recipients: [recipient] } }, trigger: 'cli', actorLabel: 'test' },
       );
       expect(second.sourceDialect).toBe('postgres');
-      await restoreBackupFile({ database: back.database, blobs: back.blobs, secretKey: back.config.secretKey! }, path.join(out, second.file), keys(), { force: false });
+      await restoreBackupFile({ database: back.database, blobs: back.blobs, secretKey: back.config.secretKey! }, at(path.join(out, second.file)), keys(), { force: false });
       const restored = await sql<{ id: number }>`select max(id) as id from audit_log where action = 'backup.restore'`.execute(postgres.database.db);
       await expectSameData({ database: env().server.database, blobs: sourceContext(env()).blobs }, { database: back.database, blobs: back.blobs }, Number(restored.rows[0]!.id) - 1);
       await expectSameData({ database: postgres.database, blobs: postgres.blobs }, { database: back.database, blobs: back.blobs }, Number(restored.rows[0]!.id));

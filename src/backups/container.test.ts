@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { batched, containerBytes, lines, readContainer } from './container.js';
-import { restoreOrder } from './plan.js';
+import { dropOrder, restoreOrder } from './plan.js';
 import type { TableShape } from './manifest.js';
 
 async function bytesOf(entries: Array<{ name: string; parts: Buffer[] }>): Promise<Buffer> {
@@ -77,6 +77,13 @@ describe('the restore order', () => {
   it('puts every table after the tables it refers to, leaving out the job queue and migrations', () => {
     const order = restoreOrder([shape('b', ['a']), shape('a', []), shape('c', ['b', 'a', 'c']), shape('job', ['a']), shape('kysely_migration', [])]);
     expect(order.map((s) => s.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('drops every table, left-out ones included, before the tables it refers to', () => {
+    const order = dropOrder([shape('b', ['a']), shape('a', []), shape('c', ['b', 'a', 'c']), shape('job_schedule', ['job']), shape('job', ['a']), shape('kysely_migration', [], [])]);
+    const names = order.map((s) => s.name);
+    expect([...names].sort()).toEqual(['a', 'b', 'c', 'job', 'job_schedule', 'kysely_migration']);
+    for (const s of order) for (const parent of s.references) if (parent !== s.name) expect(names.indexOf(parent), `${s.name} before ${parent}`).toBeGreaterThan(names.indexOf(s.name));
   });
 
   it('refuses a cycle of foreign keys, and a table without a primary key', () => {

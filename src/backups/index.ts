@@ -1,5 +1,6 @@
 /**
- * Public API of backups: the admin routes, the `backup` job kind and command, and what
+ * Public API of backups: the admin routes, the `backup` job kind (the servers run it; the
+ * `backup-verify` kind runs only in `fieldkeep backup verifier`) and command, and what
  * `fieldkeep doctor` reports.
  */
 export { backupRoutes } from './routes.js';

@@ -24,9 +24,10 @@ export function isBlobColumn(name: string): boolean {
   return /(^|_)blob(_id)?$/.test(name);
 }
 
-/** Columns sealed with the server secret (src/accounts/sealed.ts). */
+/** Columns sealed with the server secret (src/accounts/sealed.ts); a column the schema does not have (yet) is ignored. */
 export const SEALED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   users: ['totp_secret', 'totp_pending_secret'],
+  devices: ['token_sealed'],
 };
 
 /**
@@ -35,7 +36,26 @@ export const SEALED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
  * keys cannot be restored table by table and is refused, naming the tables.
  */
 export function restoreOrder(shapes: readonly TableShape[]): TableShape[] {
-  const included = new Map(shapes.filter((s) => !EXCLUDED_TABLES.has(s.name)).map((s) => [s.name, s]));
+  const ordered = dependencyOrder(shapes.filter((s) => !EXCLUDED_TABLES.has(s.name)));
+  for (const s of ordered) {
+    if (s.primaryKey.length === 0) throw new BackupError('backup.integrity_failed', `Table ${s.name} has no primary key, so it cannot be read a page at a time.`);
+    const excludedParent = s.references.find((r) => EXCLUDED_TABLES.has(r));
+    if (excludedParent !== undefined) throw new BackupError('backup.integrity_failed', `Table ${s.name} refers to ${excludedParent}, which backups leave out.`);
+  }
+  return ordered;
+}
+
+/**
+ * Every table (left-out ones included), each before the tables it references: the order in which
+ * dropping them never leaves a row referring to a table already gone (SQLite checks foreign keys as
+ * it drops).
+ */
+export function dropOrder(shapes: readonly TableShape[]): TableShape[] {
+  return dependencyOrder(shapes).reverse();
+}
+
+function dependencyOrder(shapes: readonly TableShape[]): TableShape[] {
+  const included = new Map(shapes.map((s) => [s.name, s]));
   const ordered: TableShape[] = [];
   const placed = new Set<string>();
   while (placed.size < included.size) {
@@ -50,11 +70,6 @@ export function restoreOrder(shapes: readonly TableShape[]): TableShape[] {
       ordered.push(s);
       placed.add(s.name);
     }
-  }
-  for (const s of ordered) {
-    if (s.primaryKey.length === 0) throw new BackupError('backup.integrity_failed', `Table ${s.name} has no primary key, so it cannot be read a page at a time.`);
-    const excludedParent = s.references.find((r) => EXCLUDED_TABLES.has(r));
-    if (excludedParent !== undefined) throw new BackupError('backup.integrity_failed', `Table ${s.name} refers to ${excludedParent}, which backups leave out.`);
   }
   return ordered;
 }

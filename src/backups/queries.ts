@@ -123,6 +123,31 @@ export async function deleteAllRows(db: AnyDb, table: string): Promise<void> {
   await sql`delete from ${sql.id(table)}`.execute(db);
 }
 
+export async function dropTable(db: AnyDb, table: string): Promise<void> {
+  await sql`drop table ${sql.id(table)}`.execute(db);
+}
+
+/** PostgreSQL: holds off other writers to these tables until the transaction ends (readers go on). */
+export async function lockTables(db: AnyDb, tables: readonly string[]): Promise<void> {
+  if (tables.length > 0) await sql`lock table ${sql.join(tables.map((t) => sql.id(t)))} in exclusive mode`.execute(db);
+}
+
+export async function currentSchema(db: AnyDb): Promise<string | undefined> {
+  return (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema;
+}
+
+export async function savepoint(db: AnyDb, name: string): Promise<void> {
+  await sql`savepoint ${sql.id(name)}`.execute(db);
+}
+
+export async function rollbackToSavepoint(db: AnyDb, name: string): Promise<void> {
+  await sql`rollback to savepoint ${sql.id(name)}`.execute(db);
+}
+
+export async function releaseSavepoint(db: AnyDb, name: string): Promise<void> {
+  await sql`release savepoint ${sql.id(name)}`.execute(db);
+}
+
 export async function hasRows(db: AnyDb, table: string): Promise<boolean> {
   return (await sql<{ one: number }>`select 1 as one from ${sql.id(table)} limit 1`.execute(db)).rows.length > 0;
 }
@@ -179,8 +204,34 @@ export async function finishRun(
   await db.updateTable('backup_runs').set(outcome).where('id', '=', id).execute();
 }
 
-export async function recordVerification(db: Kysely<Tables>, file: string, verification: { verified_at: string; verify_ok: number; verify_message: string }): Promise<void> {
-  await db.updateTable('backup_runs').set(verification).where('file', '=', file).execute();
+/** Records a verification on the run that wrote `file`; false when no run of this instance did. */
+export async function recordVerification(db: Kysely<Tables>, file: string, verification: { verified_at: string; verify_ok: number; verify_message: string }): Promise<boolean> {
+  const updated = await db.updateTable('backup_runs').set(verification).where('file', '=', file).executeTakeFirst();
+  return Number(updated.numUpdatedRows) > 0;
+}
+
+/** The latest verification recorded on a run. */
+export async function lastVerification(db: Kysely<Tables>) {
+  return db
+    .selectFrom('backup_runs')
+    .select(['file', 'verified_at', 'verify_ok', 'verify_message'])
+    .where('verified_at', 'is not', null)
+    .where('file', 'is not', null)
+    .orderBy('verified_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Jobs of one kind waiting to be claimed (or, with `running`, also under way), newest first (the backups' own kinds only). */
+export async function queuedJobs(db: Kysely<Tables>, kind: string, options: { running?: boolean } = {}) {
+  return db
+    .selectFrom('job')
+    .select(['id', 'payload_json', 'created_at'])
+    .where('kind', '=', kind)
+    .where('state', 'in', options.running ? ['queued', 'running'] : ['queued'])
+    .orderBy('id', 'desc')
+    .execute();
 }
 
 export async function latestRuns(db: Kysely<Tables>, limit: number) {

@@ -1,22 +1,25 @@
 /**
- * Reading an archive back into a database: blobs first (put into the target's store, which
- * encrypts them under the target's own secret and gives them new ids), then the tables in order,
- * with blob ids rewritten and sealed columns sealed again for the target, all in one transaction
- * that commits only after the last checksum and the end of the archive have been read. A cut-off
- * or altered archive therefore leaves the target as it was.
+ * Reading an archive back into a database: the target's schema brought to the archive's version,
+ * blobs put into the target's store (which encrypts them under the target's own master key and
+ * gives them new ids), the tables in order, with blob ids rewritten and sealed columns sealed again
+ * for the target, then the remaining migrations; all in one transaction that commits only after
+ * the last checksum and the end of the archive have been read and the last migration has run. A
+ * cut-off or altered archive, or a migration that fails on the restored rows, therefore leaves the
+ * target as it was.
  */
 import { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
+import type { Transaction } from 'kysely';
 import { sealSecret } from '../accounts/sealed.js';
 import { recordAudit } from '../audit/index.js';
 import type { BlobStore } from '../blobs/index.js';
-import { migrateToLatest, type Database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import type { Tables } from '../db/tables.js';
 import { lines, readContainer, type ContainerEntry, type EntryDigest } from './container.js';
+import { fieldkeepVersion } from './create.js';
 import { BackupError } from './errors.js';
 import { entryNames, parseManifest, tableEntry, type ColumnType, type Manifest, type ManifestTable } from './manifest.js';
-import { knownMigrations, migrateTo } from './migrate.js';
-import { EXCLUDED_TABLES, isBlobColumn, restoreOrder, SEALED_COLUMNS, SEEDED_TABLES } from './plan.js';
+import { knownMigrations, migrateWithin } from './migrate.js';
+import { dropOrder, EXCLUDED_TABLES, isBlobColumn, restoreOrder, SEALED_COLUMNS, SEEDED_TABLES } from './plan.js';
 import * as q from './queries.js';
 import { openScratchIndex, type ScratchIndex } from './scratch.js';
 
@@ -52,36 +55,42 @@ export interface RestoreReport {
 export async function restoreArchive(plain: AsyncIterable<Buffer | Uint8Array>, target: RestoreTarget, options: RestoreOptions = {}): Promise<RestoreReport> {
   const entries = readContainer(plain)[Symbol.asyncIterator]();
   const index = await openScratchIndex();
+  const { dialect } = target.database;
   let wroteBlobsIntoEmptyTarget = false;
   try {
     const first = await nextEntry(entries);
     if (first?.name !== entryNames.manifest) throw new BackupError('backup.corrupt', 'The archive does not start with its manifest.');
     const manifest = parseManifest(await readWhole(first, 4 * 1024 * 1024));
     await recordDigest(index, first);
-    const db = target.database.db;
-    const wasEmpty = await isEmpty(db, target.database.dialect);
-    if (!wasEmpty && !options.force) {
-      throw new BackupError('backup.target_not_empty', 'The target database already holds data: restore only into an empty instance, or pass --force to replace everything in it.');
-    }
-    await prepareSchema(target.database, manifest);
-    const shapes = await checkTables(db, target.database.dialect, manifest);
 
-    const total = manifest.blobs.count + manifest.tables.reduce((n, t) => n + t.rows, 0);
-    let done = 0;
-    const step = (n: number) => {
-      done += n;
-      options.progress?.(done, total);
-    };
-    options.progress?.(0, total);
+    // One transaction from the emptiness check to the last migration: whatever fails (the archive,
+    // a row, a file, a migration), the target is left exactly as it was, schema included.
+    return await target.database.db.transaction().execute(async (trx) => {
+      const tables = await q.tableNames(trx, dialect);
+      // SQLite needs no lock: its first write fails, changing nothing, if another process wrote since this read.
+      if (dialect === 'postgres') await q.lockTables(trx, tables);
+      const wasEmpty = await isEmpty(trx, tables);
+      if (!wasEmpty && !options.force) {
+        throw new BackupError('backup.target_not_empty', 'The target database already holds data: restore only into an empty instance, or pass --force to replace everything in it.');
+      }
+      await prepareSchema(trx, dialect, tables, manifest);
+      const shapes = await checkTables(trx, dialect, manifest);
 
-    wroteBlobsIntoEmptyTarget = wasEmpty && target.blobs !== null;
-    const { entry: afterBlobs, blobs, blobBytes } = await restoreBlobs(entries, index, target.blobs, step);
-    if (blobs !== manifest.blobs.count) {
-      throw new BackupError('backup.blob_missing', `The archive holds ${blobs} files but its manifest lists ${manifest.blobs.count}: ${Math.abs(manifest.blobs.count - blobs)} are missing or extra.`);
-    }
+      const total = manifest.blobs.count + manifest.tables.reduce((n, t) => n + t.rows, 0);
+      let done = 0;
+      const step = (n: number) => {
+        done += n;
+        options.progress?.(done, total);
+      };
+      options.progress?.(0, total);
 
-    const rows: Record<string, number> = {};
-    await db.transaction().execute(async (trx) => {
+      wroteBlobsIntoEmptyTarget = wasEmpty && target.blobs !== null;
+      const { entry: afterBlobs, blobs, blobBytes } = await restoreBlobs(entries, index, target.blobs, step);
+      if (blobs !== manifest.blobs.count) {
+        throw new BackupError('backup.blob_missing', `The archive holds ${blobs} files but its manifest lists ${manifest.blobs.count}: ${Math.abs(manifest.blobs.count - blobs)} are missing or extra.`);
+      }
+
+      const rows: Record<string, number> = {};
       for (const shape of [...shapes].reverse()) await q.deleteAllRows(trx, shape.name);
       let entry = afterBlobs;
       for (const table of manifest.tables) {
@@ -92,23 +101,24 @@ export async function restoreArchive(plain: AsyncIterable<Buffer | Uint8Array>, 
           throw new BackupError('backup.count_mismatch', `Table ${table.name} has ${rows[table.name]} rows in the archive but its manifest says ${table.rows}.`);
         }
         const sequence = shapes.find((s) => s.name === table.name)?.sequenceColumn;
-        if (table.sequence !== null && sequence) await q.setSequence(trx, target.database.dialect, table.name, sequence, table.sequence.last);
+        if (table.sequence !== null && sequence) await q.setSequence(trx, dialect, table.name, sequence, table.sequence.last);
         entry = await nextEntry(entries);
       }
       if (entry?.name !== entryNames.checksums) throw new BackupError('backup.corrupt', `The archive lacks its checksum list (found ${entry?.name ?? 'the end'}).`);
       await checkChecksums(entry, index);
       if (!(await entries.next()).done) throw new BackupError('backup.corrupt', 'The archive has entries after its checksum list.');
       if (options.auditLabel) {
-        await recordAudit(trx as Kysely<Tables>, {
+        await recordAudit(trx, {
           actorLabel: options.auditLabel,
           action: 'backup.restore',
           resource: { type: 'instance', id: manifest.instanceId ?? 'unknown' },
           details: { archiveCreatedAt: manifest.createdAt, sourceDialect: manifest.sourceDialect, fieldkeepVersion: manifest.fieldkeepVersion, blobs, rows: Object.values(rows).reduce((a, b) => a + b, 0) },
         });
       }
+      await migrateWithin(trx, dialect);
+      await checkNothingForeignDropped(trx, dialect, tables);
+      return { manifest, rows, blobs, blobBytes };
     });
-    await migrateToLatest(target.database);
-    return { manifest, rows, blobs, blobBytes };
   } catch (err) {
     if (wroteBlobsIntoEmptyTarget && target.blobs !== null) await removeWrittenBlobs(index, target.blobs);
     throw err;
@@ -138,9 +148,15 @@ async function readWhole(entry: ContainerEntry, limit: number): Promise<Buffer> 
   return Buffer.concat(parts);
 }
 
-/** Empty: no table holds rows except the one row each of the tables a migration seeds. */
-async function isEmpty(db: q.AnyDb, dialect: Database['dialect']): Promise<boolean> {
-  for (const table of await q.tableNames(db, dialect)) {
+/**
+ * Empty: no rows in any table except those a new instance fills by itself: the migration
+ * bookkeeping, the job queue and schedules and the backup runs (left out of archives; a server's
+ * first start sets its schedules there), and the one row each of the tables migrations seed (the
+ * instance id and the audit chain's head). A server's first start writes nothing else into the
+ * database: its secret and master key are files.
+ */
+async function isEmpty(db: q.AnyDb, tables: readonly string[]): Promise<boolean> {
+  for (const table of tables) {
     if (EXCLUDED_TABLES.has(table) || SEEDED_TABLES.has(table)) continue;
     if (await q.hasRows(db, table)) return false;
   }
@@ -148,18 +164,38 @@ async function isEmpty(db: q.AnyDb, dialect: Database['dialect']): Promise<boole
 }
 
 /**
- * Brings the target to the archive's schema version (rows are restored into the schema they were
- * read from), refusing an archive from a newer Fieldkeep or a target already past the archive.
+ * Builds the target's schema afresh at the archive's version, so rows are restored into the schema
+ * they were read from, refusing an archive from a newer Fieldkeep. The target holds nothing to
+ * keep (it is empty, or --force gives it up), so whatever tables it has are dropped first: a new
+ * instance that a server has started is already migrated to this version, possibly past the
+ * archive, and migrations only go forward.
  */
-async function prepareSchema(database: Database, manifest: Manifest): Promise<void> {
+async function prepareSchema(trx: Transaction<Tables>, dialect: Database['dialect'], tables: readonly string[], manifest: Manifest): Promise<void> {
   const known = knownMigrations();
   const unknown = manifest.migrations.find((name, i) => known[i] !== name);
   if (unknown !== undefined) {
-    throw new BackupError('backup.schema_newer', `The backup's schema includes migration ${unknown}, which this Fieldkeep (${known.length} migrations) does not have: restore it with the version that made it (${manifest.fieldkeepVersion}) or newer.`);
+    throw new BackupError(
+      'backup.schema_newer',
+      `This backup was made by Fieldkeep ${manifest.fieldkeepVersion}; its schema includes migration ${unknown}, which this Fieldkeep (${fieldkeepVersion()}, up to migration ${known[known.length - 1]}) does not have: upgrade Fieldkeep to ${manifest.fieldkeepVersion} or newer, then restore it.`,
+    );
   }
   const last = manifest.migrations[manifest.migrations.length - 1];
   if (last === undefined) throw new BackupError('backup.corrupt', 'The archive names no migrations.');
-  await migrateTo(database, last);
+  const shapes = await Promise.all(tables.map((t) => q.describeTable(trx, dialect, t)));
+  for (const shape of dropOrder(shapes)) await q.dropTable(trx, shape.name);
+  await migrateWithin(trx, dialect, last);
+}
+
+/**
+ * Every table the target had must exist again once it is migrated: one that does not was not made
+ * by Fieldkeep (another application's, in the same database or schema) and must not be dropped.
+ */
+async function checkNothingForeignDropped(trx: Transaction<Tables>, dialect: Database['dialect'], before: readonly string[]): Promise<void> {
+  const now = new Set(await q.tableNames(trx, dialect));
+  const foreign = before.filter((t) => !now.has(t));
+  if (foreign.length > 0) {
+    throw new BackupError('backup.target_not_empty', `The target database has tables this Fieldkeep does not make (${foreign.join(', ')}): restore into a database (or PostgreSQL schema) that only Fieldkeep uses. Nothing was restored.`);
+  }
 }
 
 /** The target's tables must be exactly the archive's (same names and columns): both are at one schema version. */

@@ -6,7 +6,7 @@ import type { App, AppContext } from '../server/context.js';
 import type { Logger } from 'pino';
 import { backupJob, SCHEDULE_NAME, useLogger } from './job.js';
 import { BackupStatusSchema, BackupRequested } from './schemas.js';
-import { backupStatus, configuredEncryption } from './service.js';
+import { backupStatus, configuredEncryption, configuredLocation } from './service.js';
 
 /**
  * Instance administrators see how backups stand and can ask for one; nothing here hands out an
@@ -23,6 +23,7 @@ export function backupRoutes(app: App, ctx: AppContext): void {
       return;
     }
     configuredEncryption(ctx.config);
+    configuredLocation(ctx.config).close();
     await ensureSchedule(ctx.database, SCHEDULE_NAME, cron, backupJob, { trigger: 'schedule' });
   });
 
@@ -32,7 +33,7 @@ export function backupRoutes(app: App, ctx: AppContext): void {
       config: { permission: 'admin' },
       schema: {
         tags: ['admin', 'backups'],
-        summary: 'How backups stand: schedule and next run, the last success and failure, recent runs, and the archives in the backup directory (metadata only).',
+        summary: 'How backups stand: schedule and next run, the last success and failure, the verifier\'s latest verification, recent runs, and the archives in the backup location (metadata only).',
         response: { 200: BackupStatusSchema },
       },
     },
@@ -52,6 +53,7 @@ export function backupRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       configuredEncryption(ctx.config);
+      configuredLocation(ctx.config).close();
       const jobId = await db.transaction().execute(async (trx) => {
         const id = await enqueueJob(trx, backupJob, { payload: { trigger: 'api' }, actor: request.actor });
         await recordAudit(trx, { ...auditSource(request), action: 'backup.request', resource: { type: 'job', id } });

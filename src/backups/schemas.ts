@@ -19,7 +19,7 @@ export const ArchiveInfoSchema = Type.Object({
 });
 
 export const BackupStatusSchema = Type.Object({
-  directory: Type.String(),
+  directory: Type.String({ description: 'the backup location: a directory or s3://bucket/prefix' }),
   encryption: Type.Object({ recipients: Type.Integer(), passphrase: Type.Boolean() }),
   schedule: Nullable(Type.String({ description: 'FIELDKEEP_BACKUP_CRON' })),
   nextRunAt: Nullable(Type.String()),
@@ -28,6 +28,11 @@ export const BackupStatusSchema = Type.Object({
     Type.Null(),
   ]),
   lastFailure: Type.Union([Type.Object({ at: Type.String(), message: Nullable(Type.String()) }), Type.Null()]),
+  lastVerification: Type.Union([
+    Type.Object({ file: Type.String(), at: Type.String(), ok: Type.Boolean(), message: Nullable(Type.String()) }, { description: 'the verifier\'s latest verification (each backup run queues the previous backup for it)' }),
+    Type.Null(),
+  ]),
+  pendingVerification: Type.Union([Type.Object({ file: Type.String(), since: Type.String() }, { description: 'a verification waiting for `fieldkeep backup verifier`' }), Type.Null()]),
   recentRuns: Type.Array(
     Type.Object({
       id: Type.Integer(),
@@ -38,9 +43,11 @@ export const BackupStatusSchema = Type.Object({
       file: Nullable(Type.String()),
       bytes: NullableInt,
       error: Nullable(Type.String()),
+      verified: Type.Union([Type.Boolean(), Type.Null()]),
     }),
   ),
   archives: Type.Array(ArchiveInfoSchema),
+  archivesError: Nullable(Type.String({ description: 'why the archives could not be listed (the storage failed)' })),
 });
 
 export const BackupRequested = Type.Object({ jobId: Type.Integer() });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { verifyAuditChain } from '../audit/index.js';
 import { openDatabase, type Database } from '../db/database.js';
 import type { DecryptWith } from './encryption.js';
-import { openArchive } from './archive-file.js';
+import { openArchive, type ArchiveSource } from './archive-file.js';
 import { BackupError } from './errors.js';
 import type { Manifest } from './manifest.js';
 import * as q from './queries.js';
@@ -28,9 +28,9 @@ export interface VerifyReport {
   auditEntries: number;
 }
 
-export async function verifyArchive(file: string, keys: DecryptWith, scratch: Scratch = { kind: 'sqlite' }, progress?: (done: number, total: number) => void): Promise<VerifyReport> {
+export async function verifyArchive(source: ArchiveSource, keys: DecryptWith, scratch: Scratch = { kind: 'sqlite' }, progress?: (done: number, total: number) => void): Promise<VerifyReport> {
   return withScratchDatabase(scratch, async (database) => {
-    const plain = await openArchive(file, keys);
+    const plain = await openArchive(source, keys);
     const restored = await restoreArchive(plain, { database, blobs: null, secretKey: randomBytes(32).toString('base64url') }, { auditLabel: null, ...(progress ? { progress } : {}) });
     const problems = database.dialect === 'sqlite' ? await q.sqliteIntegrity(database.db) : [];
     if (problems.length > 0) throw new BackupError('backup.integrity_failed', `The restored database fails its integrity check: ${problems.slice(0, 5).join('; ')}.`);

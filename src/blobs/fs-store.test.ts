@@ -5,14 +5,29 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
+import { HEADER_BYTES } from './format.js';
 import { FsBlobStore } from './fs-store.js';
-import { SEGMENT_BYTES } from './sealed-stream.js';
+import { Keyring, MasterKey } from './master-key.js';
+import { SEGMENT_BYTES, TAG_BYTES } from './sealed-stream.js';
 
 const secret = 'k'.repeat(43);
-const newStore = (key = secret) => {
+const newKeyring = () => new Keyring(new MasterKey(randomBytes(32)));
+const newStore = (key = secret, keyring = newKeyring()) => {
   const root = mkdtempSync(path.join(tmpdir(), 'fieldkeep-blobs-'));
-  return { root, store: new FsBlobStore(root, key) };
+  return { root, keyring, store: new FsBlobStore(root, key, keyring) };
 };
+const fileOf = (root: string, id: string) => path.join(root, id.slice(0, 2), id.slice(2, 4), id);
+
+/** Reads the blob to its end or its error, keeping what was released before the error. */
+async function readAll(store: FsBlobStore, id: string): Promise<{ released: Buffer; error: unknown }> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of await store.get(id)) chunks.push(chunk as Buffer);
+    return { released: Buffer.concat(chunks), error: undefined };
+  } catch (error) {
+    return { released: Buffer.concat(chunks), error };
+  }
+}
 
 const unused = { inUse: async () => false, graceMs: 0 };
 
@@ -50,7 +65,7 @@ describe('the local blob store', () => {
     const b = await store.put(Readable.from([content.subarray(0, 5), content.subarray(5)]));
     expect(a.id).toBe(b.id);
     expect(a.id).not.toBe(a.sha256);
-    expect(filesUnder(root).filter((f) => !path.relative(root, f).startsWith('tmp'))).toHaveLength(1);
+    expect(filesUnder(root).filter((f) => /^[0-9a-f]{2}\//.test(path.relative(root, f)))).toHaveLength(1);
     const other = newStore('z'.repeat(43));
     expect((await other.store.put(content)).id).not.toBe(a.id);
   });
@@ -64,24 +79,87 @@ describe('the local blob store', () => {
     expect(filesUnder(root)).toEqual([]);
   });
 
+  const segment = SEGMENT_BYTES + TAG_BYTES;
+  const swap = (b: Buffer, i: number, j: number) => {
+    const [a, c] = [Buffer.from(b.subarray(HEADER_BYTES + i * segment, HEADER_BYTES + (i + 1) * segment)), Buffer.from(b.subarray(HEADER_BYTES + j * segment, HEADER_BYTES + (j + 1) * segment))];
+    c.copy(b, HEADER_BYTES + i * segment);
+    a.copy(b, HEADER_BYTES + j * segment);
+    return b;
+  };
   it.each([
-    ['a flipped byte', (b: Buffer) => { b[b.length - 40]! ^= 1; return b; }],
+    ['a flipped byte in the last segment', (b: Buffer) => { b[b.length - 40]! ^= 1; return b; }],
+    ['a flipped byte in the second segment', (b: Buffer) => { b[HEADER_BYTES + segment + 5]! ^= 1; return b; }],
+    ['a flipped tag bit in the first segment', (b: Buffer) => { b[HEADER_BYTES + segment - 1]! ^= 0x80; return b; }],
     ['a truncated last segment', (b: Buffer) => b.subarray(0, b.length - 1)],
-    ['a dropped final segment', (b: Buffer) => b.subarray(0, 24 + SEGMENT_BYTES + 16)],
-    ['a different magic', (b: Buffer) => { b[0] = 0; return b; }],
-  ])('detects %s', async (_label, tamper) => {
+    ['a dropped final segment (cut at a boundary)', (b: Buffer) => b.subarray(0, HEADER_BYTES + 2 * segment)],
+    ['bytes appended', (b: Buffer) => Buffer.concat([b, Buffer.from('more')])],
+    ['the first two segments swapped', (b: Buffer) => swap(b, 0, 1)],
+    ['the second segment repeated over the first', (b: Buffer) => { b.copy(b, HEADER_BYTES, HEADER_BYTES + segment, HEADER_BYTES + 2 * segment); return b; }],
+  ])('detects %s, releasing only authentic bytes of the blob before the damage', async (_label, tamper) => {
     const { root, store } = newStore();
-    const blob = await store.put(randomBytes(2 * SEGMENT_BYTES + 100));
-    const file = filesUnder(root).find((f) => f.endsWith(blob.id))!;
+    const content = randomBytes(3 * SEGMENT_BYTES + 100);
+    const blob = await store.put(content);
+    const file = fileOf(root, blob.id);
     writeFileSync(file, tamper(readFileSync(file)));
-    await expect(buffer(await store.get(blob.id))).rejects.toMatchObject({ code: 'blob.corrupt' });
+    const { released, error } = await readAll(store, blob.id);
+    expect(error).toMatchObject({ code: 'blob.corrupt' });
+    expect(content.subarray(0, released.length).equals(released)).toBe(true);
   });
 
-  it('cannot be read with another key', async () => {
+  it.each([
+    ['a different magic', 0],
+    ['a changed master key id', 8],
+    ['a changed nonce prefix', 16],
+    ['a changed wrap nonce', 23],
+    ['a changed wrapped key', 40],
+    ['a changed wrap tag', HEADER_BYTES - 1],
+  ])('refuses a header with %s before releasing anything', async (_label, at) => {
+    const { root, store } = newStore();
+    const blob = await store.put(Buffer.from('a small photo'));
+    const file = fileOf(root, blob.id);
+    const bytes = readFileSync(file);
+    bytes[at]! ^= 1;
+    writeFileSync(file, bytes);
+    await expect(store.get(blob.id)).rejects.toMatchObject({ code: expect.stringMatching(/^blob\.(corrupt|master_key_unknown)$/) });
+  });
+
+  it('refuses a blob file moved to another blob\'s name: the header binds the id', async () => {
+    const { root, store } = newStore();
+    const [a, b] = [await store.put(Buffer.from('photo of Amina')), await store.put(Buffer.from('photo of Yusuf'))];
+    writeFileSync(fileOf(root, b.id), readFileSync(fileOf(root, a.id)));
+    await expect(store.get(b.id)).rejects.toMatchObject({ code: 'blob.corrupt' });
+    expect(await buffer(await store.get(a.id))).toEqual(Buffer.from('photo of Amina'));
+  });
+
+  it('cannot be read under another master key, even with the header made to name it', async () => {
     const { root, store } = newStore();
     const blob = await store.put(Buffer.from('hello'));
-    const thief = new FsBlobStore(root, 'q'.repeat(43));
-    await expect(buffer(await thief.get(blob.id))).rejects.toMatchObject({ code: 'blob.corrupt' });
+    const wrong = new MasterKey(randomBytes(32));
+    const thief = new FsBlobStore(root, secret, new Keyring(wrong));
+    await expect(thief.get(blob.id)).rejects.toMatchObject({ code: 'blob.master_key_unknown' });
+    const file = fileOf(root, blob.id);
+    const bytes = readFileSync(file);
+    wrong.idBytes.copy(bytes, 8);
+    writeFileSync(file, bytes);
+    await expect(thief.get(blob.id)).rejects.toMatchObject({ code: 'blob.corrupt' });
+  });
+
+  it('needs no server secret to read: the master key alone opens what it wrapped', async () => {
+    const { root, keyring, store } = newStore();
+    const blob = await store.put(Buffer.from('hello'));
+    const other = new FsBlobStore(root, 'q'.repeat(43), keyring);
+    expect(await buffer(await other.get(blob.id))).toEqual(Buffer.from('hello'));
+  });
+
+  it('writes under the current key and reads under every key of the keyring', async () => {
+    const { root, keyring, store } = newStore();
+    const old = await store.put(Buffer.from('written under the old key'));
+    const next = new MasterKey(randomBytes(32));
+    const rotated = new FsBlobStore(root, secret, new Keyring(next, [keyring.current]));
+    const fresh = await rotated.put(Buffer.from('written under the new key'));
+    expect(readFileSync(fileOf(root, fresh.id)).subarray(8, 16)).toEqual(next.idBytes);
+    expect(await buffer(await rotated.get(old.id))).toEqual(Buffer.from('written under the old key'));
+    expect(readdirSync(path.join(root, 'keys')).sort()).toEqual([keyring.current.id, next.id].sort());
   });
 
   it('answers unknown, malformed and deleted ids clearly', async () => {

@@ -1,12 +1,15 @@
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { close, createReadStream, fdatasync, fsync, open, write } from 'node:fs';
+import { close, createReadStream, fdatasync, fstat, fsync, open, read, write } from 'node:fs';
 import { link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobError } from './errors.js';
-import { OpenStream, SealStream } from './sealed-stream.js';
+import { formatOf, HEADER_BYTES, legacyKey, newBlobKey, openHeader, openLegacyHeader, V1_HEADER_BYTES } from './format.js';
+import { keysInUseDir } from './keys.js';
+import type { Keyring, MasterKey } from './master-key.js';
+import { OpenStream, SealStream, type SegmentCipher } from './sealed-stream.js';
 import type { BlobStore, DeleteCheck, DeleteOutcome, PutOptions, StoredBlob } from './store.js';
 
 const ID_PATTERN = /^[0-9a-f]{64}$/;
@@ -26,6 +29,8 @@ class Measure extends Transform {
     this.address = createHmac('sha256', addressKey);
   }
 
+  private done: StoredBlob | undefined;
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.size += chunk.length;
     if (this.size > this.maxBytes) return done(new BlobError('blob.too_large', `The content is larger than ${this.maxBytes} bytes.`));
@@ -35,15 +40,25 @@ class Measure extends Transform {
     done(null, chunk);
   }
 
+  // Runs before the sealing stream's own flush, which needs the id for the header.
+  override _flush(done: TransformCallback): void {
+    this.done = { id: this.address.digest('hex'), size: this.size, md5: this.md5.digest('hex'), sha256: this.sha256.digest('hex') };
+    done();
+  }
+
   result(): StoredBlob {
-    return { id: this.address.digest('hex'), size: this.size, md5: this.md5.digest('hex'), sha256: this.sha256.digest('hex') };
+    if (this.done === undefined) throw new Error('the content has not ended');
+    return this.done;
   }
 }
+
 
 /**
  * The local-directory blob store: `<root>/<id[0:2]>/<id[2:4]>/<id>`, written to a temporary file,
  * fdatasynced, then renamed into place and the directory fsynced, so a crash leaves either the
- * whole blob or none. Keys come from the server secret via HKDF, never from the database.
+ * whole blob or none. Content is sealed under a data key of each blob's own, wrapped by the
+ * keyring's current master key (format.ts); ids are keyed hashes under a key derived from the
+ * server secret. No key comes from the database.
  *
  * Deleting content-addressed files races with uploads of the same content: a request may have
  * written the file (or found it) and not yet committed the record that names it when a purge finds
@@ -54,34 +69,57 @@ class Measure extends Transform {
  * (and the check sees its record) or failed. Files a crash left aside are put back first.
  */
 export class FsBlobStore implements BlobStore {
-  private readonly sealKey: Buffer;
+  /** Opens version 1 blobs, written before master keys (format.ts). */
+  private readonly legacyKey: Buffer;
   private readonly addressKey: Buffer;
   /** Directories known to exist: a put then costs no mkdir (a hot path for phone submissions). */
   private readonly knownDirs = new Set<string>();
+  /** Master key ids this process has seen recorded in `keys/` (keys.ts). */
+  private readonly keysRecorded = new Set<string>();
 
   constructor(
-    private readonly root: string,
+    readonly root: string,
     secretKey: string,
+    readonly keyring: Keyring,
   ) {
-    this.sealKey = Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'fieldkeep blob seal', 32));
+    this.legacyKey = legacyKey(secretKey);
     this.addressKey = Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'fieldkeep blob address', 32));
   }
 
   async put(content: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
-    const tmpDir = path.join(this.root, 'tmp');
-    await this.ensureDir(tmpDir);
-    const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
     const measure = new Measure(this.addressKey, options.maxBytes ?? Number.MAX_SAFE_INTEGER);
-    try {
-      const source = Buffer.isBuffer(content) ? Readable.from([content]) : content;
-      await writeDurably(tmp, (sink) => pipeline(source, measure, new SealStream(this.sealKey), sink));
-      const blob = measure.result();
+    const source = Buffer.isBuffer(content) ? Readable.from([content]) : content;
+    return this.write(source, measure, async (blob, tmp) => {
       const final = this.pathOf(blob.id);
       await this.ensureDir(path.dirname(final));
       // Content that is already stored is simply replaced by the same content sealed anew: one
       // rename costs less than asking first, and either file is whole whenever a crash comes.
       await rename(tmp, final);
       await fsyncDirectory(path.dirname(final));
+    });
+  }
+
+  /**
+   * Seals `source` into a temporary file and hands it to `place` (which must move it away). The
+   * master key is recorded as in use before any file under it can be in place.
+   */
+  private async write(source: Readable, measure: Measure, place: (blob: StoredBlob, tmp: string) => Promise<void>): Promise<StoredBlob> {
+    const master = this.keyring.current;
+    const tmpDir = path.join(this.root, 'tmp');
+    await this.ensureDir(tmpDir);
+    const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
+    try {
+      // The header binds the id, which the measure knows once the content has ended.
+      const key = newBlobKey(master, () => measure.result().id);
+      const seal = new SealStream(key.cipher, key.header);
+      await writeDurably(tmp, async (sink, fd) => {
+        await pipeline(source, measure, seal, sink);
+        // Content longer than a segment left before its id was known: the real header goes over the placeholder.
+        if (seal.provisional) await writeAll(fd, key.header.final(), 0);
+      });
+      const blob = measure.result();
+      await this.recordKeyInUse(master);
+      await place(blob, tmp);
       return blob;
     } catch (err) {
       await rm(tmp, { force: true });
@@ -91,11 +129,91 @@ export class FsBlobStore implements BlobStore {
 
   async get(id: string): Promise<Readable> {
     const file = this.pathOf(id);
-    if (!(await exists(file))) throw new BlobError('blob.not_found', `No blob ${id}.`);
-    const opened = new OpenStream(this.sealKey);
-    const source = createReadStream(file);
-    source.on('error', (err) => opened.destroy(err));
-    return source.pipe(opened);
+    let fd: number;
+    try {
+      fd = await openFile(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobError('blob.not_found', `No blob ${id}.`);
+      throw err;
+    }
+    try {
+      // The header is checked (and the data key unwrapped) before anything is returned, so a wrong
+      // key or a damaged header is an error here, not a stream that fails at its first byte.
+      const { cipher, start } = await this.cipherOf(fd, id);
+      const opened = new OpenStream(cipher);
+      const source = createReadStream('', { fd, start });
+      source.on('error', (err) => opened.destroy(err));
+      return source.pipe(opened);
+    } catch (err) {
+      await closeFile(fd);
+      throw err;
+    }
+  }
+
+  /** The cipher of the blob open on `fd`, and where its sealed content starts. */
+  private async cipherOf(fd: number, id: string): Promise<{ cipher: SegmentCipher; start: number }> {
+    const head = Buffer.alloc(HEADER_BYTES);
+    const { bytesRead } = await readFile(fd, head, 0, HEADER_BYTES, 0);
+    switch (formatOf(head.subarray(0, bytesRead))) {
+      case 'v2':
+        return { cipher: openHeader(head, this.keyring, id), start: HEADER_BYTES };
+      case 'v1':
+        return { cipher: openLegacyHeader(head, this.legacyKey), start: V1_HEADER_BYTES };
+      case null:
+        throw new BlobError('blob.corrupt', `Blob ${id} is not a Fieldkeep blob file (or is cut short before its header ends).`);
+    }
+  }
+
+  /**
+   * Re-seals a version 1 file (`file`, relative to the root, named for blob `id`) under the current
+   * master key, in place: a new file, renamed over the old one. Returns false, changing nothing,
+   * when the file is not version 1 or was removed or replaced meanwhile.
+   */
+  async encryptLegacy(file: string, id: string): Promise<boolean> {
+    const absolute = path.join(this.root, file);
+    let fd: number;
+    try {
+      fd = await openFile(absolute, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    let source: Readable;
+    let inode: number;
+    try {
+      const head = Buffer.alloc(V1_HEADER_BYTES);
+      const { bytesRead } = await readFile(fd, head, 0, V1_HEADER_BYTES, 0);
+      if (formatOf(head.subarray(0, bytesRead)) !== 'v1') {
+        await closeFile(fd);
+        return false;
+      }
+      inode = (await statFd(fd)).ino;
+      const opened = new OpenStream(openLegacyHeader(head, this.legacyKey));
+      const raw = createReadStream('', { fd, start: V1_HEADER_BYTES });
+      raw.on('error', (err) => opened.destroy(err));
+      source = raw.pipe(opened);
+    } catch (err) {
+      await closeFile(fd);
+      throw err;
+    }
+    let replaced = true;
+    try {
+      await this.write(source, new Measure(this.addressKey, Number.MAX_SAFE_INTEGER), async (blob, tmp) => {
+        if (blob.id !== id) throw new BlobError('blob.corrupt', `The file ${file} holds the content of blob ${blob.id}, not of ${id}: it was moved or swapped.`);
+        // Only over the file that was read: one a purge moved away meanwhile must not come back.
+        const now = await stat(absolute).catch(() => undefined);
+        if (now?.ino !== inode) {
+          replaced = false;
+          await rm(tmp, { force: true });
+          return;
+        }
+        await rename(tmp, absolute);
+        await fsyncDirectory(path.dirname(absolute));
+      });
+    } finally {
+      source.destroy();
+    }
+    return replaced;
   }
 
   async has(id: string): Promise<boolean> {
@@ -157,6 +275,16 @@ export class FsBlobStore implements BlobStore {
     this.knownDirs.add(dir);
   }
 
+  /** Notes in `keys/` that files under `master` exist (once per process and key: then it is known). */
+  async recordKeyInUse(master: MasterKey): Promise<void> {
+    if (this.keysRecorded.has(master.id)) return;
+    const dir = keysInUseDir(this.root);
+    await this.ensureDir(dir);
+    await closeFile(await openFile(path.join(dir, master.id), 'a', 0o600));
+    await fsyncDirectory(dir);
+    this.keysRecorded.add(master.id);
+  }
+
   private pathOf(id: string): string {
     if (!ID_PATTERN.test(id)) throw new BlobError('blob.bad_id', 'A blob id is 64 lowercase hex characters.');
     return path.join(this.root, id.slice(0, 2), id.slice(2, 4), id);
@@ -194,7 +322,9 @@ type Sink = (chunks: AsyncIterable<Buffer>) => Promise<void>;
  * loop noticeably more than the plain calls (profiles of the submission benchmark).
  */
 const openFile = promisify(open);
+const readFile = promisify(read);
 const writeFile = promisify(write);
+const statFd = promisify(fstat);
 const syncData = promisify(fdatasync);
 const syncAll = promisify(fsync);
 const closeFile = promisify(close);
@@ -204,20 +334,23 @@ const closeFile = promisify(close);
  * content is on disk. fdatasync suffices for a file's content: the rename that names it is made
  * durable by the directory's fsync.
  */
-async function writeDurably(file: string, produce: (sink: Sink) => Promise<void>): Promise<void> {
+async function writeDurably(file: string, produce: (sink: Sink, fd: number) => Promise<void>): Promise<void> {
   const fd = await openFile(file, 'wx', 0o600);
   try {
     await produce(async (chunks) => {
       for await (const chunk of chunks) await writeAll(fd, chunk);
-    });
+    }, fd);
     await syncData(fd);
   } finally {
     await closeFile(fd);
   }
 }
 
-async function writeAll(fd: number, chunk: Buffer): Promise<void> {
-  for (let offset = 0; offset < chunk.length; ) offset += (await writeFile(fd, chunk, offset, chunk.length - offset, null)).bytesWritten;
+/** Writes all of `chunk` at `position`, or at the file's current offset when null. */
+async function writeAll(fd: number, chunk: Buffer, position: number | null = null): Promise<void> {
+  for (let offset = 0; offset < chunk.length; ) {
+    offset += (await writeFile(fd, chunk, offset, chunk.length - offset, position === null ? null : position + offset)).bytesWritten;
+  }
 }
 
 /** A directory's new entry needs a full fsync of the directory. */

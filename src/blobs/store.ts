@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 
 export interface StoredBlob {
-  /** The blob's address: HMAC-SHA256 of its content under the store's key, hex. */
+  /** The blob's address: HMAC-SHA256 of its content under a key derived from the server secret, hex. */
   id: string;
   size: number;
   /** Plain digests of the content, for checksums clients compare (OpenRosa `md5:`) and backups. */
@@ -21,7 +21,10 @@ export interface PutOptions {
  */
 export interface BlobStore {
   put(content: Readable | Buffer, options?: PutOptions): Promise<StoredBlob>;
-  /** The content, decrypted and authenticated as it streams; a tampered blob errors the stream. */
+  /**
+   * The content, decrypted and authenticated as it streams: a missing or wrong master key, or a
+   * damaged header, rejects; damaged content errors the stream, and no byte of a damaged segment is released.
+   */
   get(id: string): Promise<Readable>;
   has(id: string): Promise<boolean>;
   /**

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseMasterKey } from '../blobs/master-key.js';
 import { settings, type SettingName, type SettingSpec, type SettingType } from './settings.js';
 
 export type DatabaseTarget =
@@ -15,9 +16,13 @@ export interface Config {
   publicUrl: string;
   /** Undefined until `ensureSecretKey` fills it from the data directory in development. */
   secretKey: string | undefined;
+  /** The blob store's master key as configured; undefined: the key file in the data directory. */
+  masterKey: string | undefined;
+  masterKeyPrevious: string | undefined;
   trustProxy: boolean;
   logLevel: string;
   bodyLimit: number;
+  http: HttpSettings;
   sqliteSynchronous: 'FULL' | 'NORMAL';
   dbPoolSize: number;
   shutdownTimeoutMs: number;
@@ -38,6 +43,19 @@ export interface Config {
   jobs: JobSettings;
   backups: BackupSettings;
   exports: ExportSettings;
+  /** The instance's own documents, linked from the web application; null when not set. */
+  links: { privacyUrl: string | null; termsUrl: string | null };
+  /** The map's base layer (XYZ template and its credit); null when the map has none. */
+  map: { tileUrl: string | null; tileAttribution: string | null };
+}
+
+/** Connection limits of the HTTP server, against slow and idle clients (src/server/app.ts). */
+export interface HttpSettings {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
 }
 
 export interface ExportSettings {
@@ -46,12 +64,23 @@ export interface ExportSettings {
 }
 
 export interface BackupSettings {
+  /** Where archives go: an absolute directory path, or `s3://bucket/prefix` (src/backups/location.ts). */
   dir: string;
   recipients: string[];
   passphrase: string | undefined;
   cron: string | undefined;
   keep: { daily: number; weekly: number; monthly: number };
   verifyIdentityFile: string | undefined;
+  s3: BackupS3Settings;
+}
+
+/** The S3-compatible service `s3://` backup locations are on; no credentials: the AWS SDK's default chain. */
+export interface BackupS3Settings {
+  endpoint: string | undefined;
+  region: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  pathStyle: boolean;
 }
 
 export interface JobSettings {
@@ -281,9 +310,18 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
     database: databaseTarget(databaseUrl, dataDir),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     secretKey: values.get('FIELDKEEP_SECRET_KEY') as string | undefined,
+    masterKey: values.get('FIELDKEEP_MASTER_KEY') as string | undefined,
+    masterKeyPrevious: values.get('FIELDKEEP_MASTER_KEY_PREVIOUS') as string | undefined,
     trustProxy: get('FIELDKEEP_TRUST_PROXY'),
     logLevel: get('FIELDKEEP_LOG_LEVEL'),
     bodyLimit: get('FIELDKEEP_BODY_LIMIT'),
+    http: {
+      headersTimeoutMs: get('FIELDKEEP_HEADERS_TIMEOUT_MS'),
+      requestTimeoutMs: get('FIELDKEEP_REQUEST_TIMEOUT_MS'),
+      idleTimeoutMs: get('FIELDKEEP_IDLE_TIMEOUT_MS'),
+      keepAliveTimeoutMs: get('FIELDKEEP_KEEP_ALIVE_TIMEOUT_MS'),
+      maxConnections: get('FIELDKEEP_MAX_CONNECTIONS'),
+    },
     sqliteSynchronous: get('FIELDKEEP_SQLITE_SYNCHRONOUS'),
     dbPoolSize: get('FIELDKEEP_DB_POOL_SIZE'),
     shutdownTimeoutMs: get('FIELDKEEP_SHUTDOWN_TIMEOUT_MS'),
@@ -317,16 +355,31 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
       staleMs: get<number>('FIELDKEEP_JOB_STALE_SECONDS') * 1000,
     },
     backups: {
-      dir: path.resolve(dataDir, (values.get('FIELDKEEP_BACKUP_DIR') as string | undefined) ?? 'backups'),
+      dir: backupLocation((values.get('FIELDKEEP_BACKUP_DIR') as string | undefined) ?? 'backups', dataDir),
       recipients: ((values.get('FIELDKEEP_BACKUP_RECIPIENTS') as string | undefined) ?? '').split(/[\s,]+/).filter((r) => r !== ''),
       passphrase: values.get('FIELDKEEP_BACKUP_PASSPHRASE') as string | undefined,
       cron: values.get('FIELDKEEP_BACKUP_CRON') as string | undefined,
       keep: { daily: get('FIELDKEEP_BACKUP_KEEP_DAILY'), weekly: get('FIELDKEEP_BACKUP_KEEP_WEEKLY'), monthly: get('FIELDKEEP_BACKUP_KEEP_MONTHLY') },
       verifyIdentityFile: values.get('FIELDKEEP_BACKUP_VERIFY_IDENTITY_FILE') as string | undefined,
+      s3: {
+        endpoint: values.get('FIELDKEEP_BACKUP_S3_ENDPOINT') as string | undefined,
+        region: get('FIELDKEEP_BACKUP_S3_REGION'),
+        accessKeyId: values.get('FIELDKEEP_BACKUP_S3_ACCESS_KEY_ID') as string | undefined,
+        secretAccessKey: values.get('FIELDKEEP_BACKUP_S3_SECRET_ACCESS_KEY') as string | undefined,
+        pathStyle: get('FIELDKEEP_BACKUP_S3_PATH_STYLE'),
+      },
     },
     exports: {
       cacheSeconds: get('FIELDKEEP_EXPORT_CACHE_SECONDS'),
       retentionHours: get('FIELDKEEP_EXPORT_RETENTION_HOURS'),
+    },
+    links: {
+      privacyUrl: (values.get('FIELDKEEP_PRIVACY_URL') as string | undefined) ?? null,
+      termsUrl: (values.get('FIELDKEEP_TERMS_URL') as string | undefined) ?? null,
+    },
+    map: {
+      tileUrl: (values.get('FIELDKEEP_MAP_TILE_URL') as string | undefined) ?? null,
+      tileAttribution: (values.get('FIELDKEEP_MAP_TILE_ATTRIBUTION') as string | undefined) ?? null,
     },
   };
 }
@@ -334,6 +387,11 @@ function toConfig(values: Map<SettingName, string | number | boolean>, cwd: stri
 function hostForUrl(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** A backup directory relative to the data directory, or an `s3://` location as it is. */
+function backupLocation(text: string, dataDir: string): string {
+  return /^s3:\/\//i.test(text) ? text : path.resolve(dataDir, text);
 }
 
 function databaseTarget(url: string | undefined, dataDir: string): DatabaseTarget {
@@ -353,11 +411,38 @@ function checkCombinations(config: Config, problems: ConfigProblem[]): void {
       fix: 'generate one with: node -e "console.log(require(\'node:crypto\').randomBytes(32).toString(\'base64url\'))"',
     });
   }
+  for (const [setting, value] of [['FIELDKEEP_MASTER_KEY', config.masterKey], ['FIELDKEEP_MASTER_KEY_PREVIOUS', config.masterKeyPrevious]] as const) {
+    if (value !== undefined && parseMasterKey(value) === null) {
+      problems.push({ setting, message: 'is not a 32-byte key in base64url, base64 or hex', fix: 'generate one with `fieldkeep master-key generate` (keep a copy apart from the data)' });
+    }
+  }
+  if (config.masterKeyPrevious !== undefined && config.masterKey === undefined) {
+    problems.push({
+      setting: 'FIELDKEEP_MASTER_KEY_PREVIOUS',
+      message: 'is set but FIELDKEEP_MASTER_KEY is not',
+      fix: 'set FIELDKEEP_MASTER_KEY to the new key as well; to rotate the generated key file, just run `fieldkeep master-key rotate`',
+    });
+  }
   if (config.mail.transport === 'smtp' && config.mail.smtpUrl === undefined) {
     problems.push({
       setting: 'FIELDKEEP_SMTP_URL',
       message: 'is required when FIELDKEEP_MAIL_TRANSPORT is smtp',
       fix: 'set FIELDKEEP_SMTP_URL (or FIELDKEEP_SMTP_URL_FILE) to smtps://user:pass@host:465, or use FIELDKEEP_MAIL_TRANSPORT=log',
+    });
+  }
+  const s3 = config.backups.s3;
+  if ((s3.accessKeyId === undefined) !== (s3.secretAccessKey === undefined)) {
+    problems.push({
+      setting: s3.accessKeyId === undefined ? 'FIELDKEEP_BACKUP_S3_ACCESS_KEY_ID' : 'FIELDKEEP_BACKUP_S3_SECRET_ACCESS_KEY',
+      message: 'is required with the other half of the S3 key',
+      fix: 'set both FIELDKEEP_BACKUP_S3_ACCESS_KEY_ID and FIELDKEEP_BACKUP_S3_SECRET_ACCESS_KEY (or their _FILE twins), or neither to use the AWS SDK\'s default credentials',
+    });
+  }
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    problems.push({
+      setting: 'FIELDKEEP_HEADERS_TIMEOUT_MS',
+      message: `must not exceed FIELDKEEP_REQUEST_TIMEOUT_MS (${config.http.requestTimeoutMs}): the headers are part of the request`,
+      fix: 'lower FIELDKEEP_HEADERS_TIMEOUT_MS or raise FIELDKEEP_REQUEST_TIMEOUT_MS',
     });
   }
   const limits = config.loginThrottle;
@@ -370,12 +455,34 @@ function checkCombinations(config: Config, problems: ConfigProblem[]): void {
       problems.push({ setting: lock, message: `must be greater than ${free} (${freeValue})`, fix: `raise ${lock} or lower ${free}` });
     }
   }
+  if (config.map.tileUrl !== null && tileOrigin(config.map.tileUrl) === undefined) {
+    problems.push({
+      setting: 'FIELDKEEP_MAP_TILE_URL',
+      message: 'is not an http(s) address or a path with {z}, {x} and {y}',
+      fix: 'set it like https://tiles.example.org/{z}/{x}/{y}.png or /tiles/{z}/{x}/{y}.png, or unset it for a map without a base layer',
+    });
+  }
   if (config.env === 'production' && config.secretKey === undefined) {
     problems.push({
       setting: 'FIELDKEEP_SECRET_KEY',
       message: 'is required in production (a generated key in the data directory would be lost with it)',
       fix: 'set FIELDKEEP_SECRET_KEY or FIELDKEEP_SECRET_KEY_FILE to at least 32 random characters, and keep a copy',
     });
+  }
+}
+
+/**
+ * The origin a tile template loads images from: null for a path on this server, undefined when
+ * the template is not usable (no {z}/{x}/{y}, another scheme, or a policy-breaking character).
+ */
+export function tileOrigin(template: string): string | null | undefined {
+  if (!['{z}', '{x}', '{y}'].every((part) => template.includes(part)) || /[\s;,'"]/.test(template)) return undefined;
+  if (template.startsWith('/') && !template.startsWith('//')) return null;
+  try {
+    const url = new URL(template);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
   }
 }
 

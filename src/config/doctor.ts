@@ -4,10 +4,13 @@ import path from 'node:path';
 import { ConfigError, describeDatabase, loadConfig, type Config, type ConfigSources } from './config.js';
 import { migrationStatus, openDatabase, ping } from '../db/database.js';
 import { backupDoctorCheck } from '../backups/doctor.js';
+import { masterKeyDoctorCheck } from '../blobs/doctor.js';
 
 export interface Check {
   name: string;
   ok: boolean;
+  /** Worth acting on but not a failure: shown as WARN, and the exit status stays 0. */
+  warning?: boolean;
   detail: string;
   fix?: string;
 }
@@ -28,6 +31,7 @@ export async function runDoctor(sources: ConfigSources): Promise<Check[]> {
     { name: 'configuration', ok: true, detail: `${config.env} mode` },
     checkDataDir(config),
     checkSecretKey(config),
+    masterKeyDoctorCheck(config, sources),
     checkTransport(config),
     await checkDatabase(config),
     await backupDoctorCheck(config),

@@ -67,7 +67,21 @@ export const settings = {
     type: str,
     default: undefined,
     defaultText: 'generated once into `<data dir>/secret.key`',
-    description: 'Server secret (at least 32 characters): keys for signed tokens and for attachments encrypted at rest. Back it up apart from the data: without it attachments cannot be read. Required explicitly in production.',
+    description: 'Server secret (at least 32 characters): keys for signed tokens, sealed columns and the ids (keyed content hashes) of stored files, and the key of files stored before FIELDKEEP_MASTER_KEY existed (until `fieldkeep blobs encrypt`). Back it up apart from the data. Required explicitly in production.',
+    secret: true,
+  },
+  FIELDKEEP_MASTER_KEY: {
+    type: str,
+    default: undefined,
+    defaultText: 'generated once into `<data dir>/master.key` (mode 0600)',
+    description: 'Master key (32 bytes in base64url, base64 or hex; `fieldkeep master-key generate` makes one) that wraps the key of every stored file (attachments, form files, exports), so the database and blob directory alone reveal no content. Keep a copy apart from the data: without it no file can be read. See docs/encryption.md.',
+    secret: true,
+  },
+  FIELDKEEP_MASTER_KEY_PREVIOUS: {
+    type: str,
+    default: undefined,
+    defaultText: '`<data dir>/master.key.previous` while a rotation of the generated key is unfinished',
+    description: 'The master key being rotated away from: files still wrapped under it stay readable until `fieldkeep master-key rotate` has re-wrapped them all under FIELDKEEP_MASTER_KEY; then remove it.',
     secret: true,
   },
   FIELDKEEP_TRUST_PROXY: {
@@ -84,6 +98,31 @@ export const settings = {
     type: int(1024, 64 * 1024 * 1024),
     default: String(1024 * 1024),
     description: 'Largest JSON request body in bytes; uploads have their own limits.',
+  },
+  FIELDKEEP_HEADERS_TIMEOUT_MS: {
+    type: int(1000, 600_000),
+    default: '30000',
+    description: 'A connection that has not sent its complete request headers this long after starting them is closed (against slow-header attacks).',
+  },
+  FIELDKEEP_REQUEST_TIMEOUT_MS: {
+    type: int(1000, 86_400_000),
+    default: '900000',
+    description: 'The whole request, headers and body, must arrive within this time or the connection is closed with 408; bounds how long a client dribbling an upload can hold a connection. Leave room for the largest submission over the slowest network phones use.',
+  },
+  FIELDKEEP_IDLE_TIMEOUT_MS: {
+    type: int(1000, 3_600_000),
+    default: '120000',
+    description: 'A connection on which nothing is received or sent for this long is closed (a stalled upload, a client gone silent).',
+  },
+  FIELDKEEP_KEEP_ALIVE_TIMEOUT_MS: {
+    type: int(1000, 600_000),
+    default: '72000',
+    description: 'How long an idle keep-alive connection is kept for the next request; longer than a reverse proxy\'s own idle timeout (often 60 s), so the proxy never reuses a connection the server is closing.',
+  },
+  FIELDKEEP_MAX_CONNECTIONS: {
+    type: int(16, 1_000_000),
+    default: '2048',
+    description: 'Open client connections one server process accepts at once; connections beyond it are closed at once, so slow or idle clients cannot exhaust the process (keep it below the open-files limit).',
   },
   FIELDKEEP_SQLITE_SYNCHRONOUS: {
     type: oneOf('FULL', 'NORMAL'),
@@ -220,7 +259,36 @@ export const settings = {
     type: str,
     default: undefined,
     defaultText: '`<data dir>/backups`',
-    description: 'Directory that `fieldkeep backup create` and scheduled backups write archives to (and retention prunes); put it on another disk or a mounted remote store.',
+    description: 'Where `fieldkeep backup create` and scheduled backups write archives (and retention prunes): a directory, on another disk or a mounted remote store, or `s3://bucket/prefix` on S3-compatible storage (FIELDKEEP_BACKUP_S3_*).',
+  },
+  FIELDKEEP_BACKUP_S3_ENDPOINT: {
+    type: { kind: 'url', protocols: ['https:', 'http:'] },
+    default: undefined,
+    defaultText: 'Amazon S3 of the region',
+    description: 'Endpoint of the S3-compatible service for `s3://` backup locations (MinIO, Ceph, Garage, Backblaze B2, Cloudflare R2, …).',
+  },
+  FIELDKEEP_BACKUP_S3_REGION: {
+    type: str,
+    default: 'us-east-1',
+    description: 'Region of `s3://` backup locations (what the service expects in request signatures; many S3-compatible services accept any).',
+  },
+  FIELDKEEP_BACKUP_S3_ACCESS_KEY_ID: {
+    type: str,
+    default: undefined,
+    defaultText: 'the AWS SDK\'s default credentials (AWS_* variables, shared files, instance role)',
+    description: 'Access key id for `s3://` backup locations; give it with FIELDKEEP_BACKUP_S3_SECRET_ACCESS_KEY. The key needs to put, list, get and delete objects under the prefix.',
+    secret: true,
+  },
+  FIELDKEEP_BACKUP_S3_SECRET_ACCESS_KEY: {
+    type: str,
+    default: undefined,
+    description: 'Secret access key for `s3://` backup locations.',
+    secret: true,
+  },
+  FIELDKEEP_BACKUP_S3_PATH_STYLE: {
+    type: bool,
+    default: 'false',
+    description: 'Address buckets as `<endpoint>/<bucket>` instead of `<bucket>.<endpoint>`; most self-hosted S3-compatible services (MinIO, Ceph) need it.',
   },
   FIELDKEEP_BACKUP_RECIPIENTS: {
     type: str,
@@ -256,7 +324,7 @@ export const settings = {
   FIELDKEEP_BACKUP_VERIFY_IDENTITY_FILE: {
     type: str,
     default: undefined,
-    description: 'An age identity file that lets scheduled runs verify each new backup by restoring it into a scratch database. Anyone with it can read the backups: set it only on a separate verifier, not on the server that makes them.',
+    description: 'The age identity file `fieldkeep backup verifier` decrypts with: it verifies, for each backup run, the previous backup by restoring it into a scratch database. Anyone with it can read the backups: set it only where the verifier runs, never on the server that makes them.',
   },
   FIELDKEEP_EXPORT_CACHE_SECONDS: {
     type: int(0, 3600),
@@ -267,6 +335,26 @@ export const settings = {
     type: int(1, 8760),
     default: '24',
     description: 'The file an export job produces (kept encrypted in the blob store) is deleted this many hours after the job was asked for.',
+  },
+  FIELDKEEP_PRIVACY_URL: {
+    type: { kind: 'url', protocols: ['http:', 'https:'] },
+    default: undefined,
+    description: 'The instance\'s privacy policy, linked from every page of the web application and from "Where is my data?"; unset, no link is shown.',
+  },
+  FIELDKEEP_TERMS_URL: {
+    type: { kind: 'url', protocols: ['http:', 'https:'] },
+    default: undefined,
+    description: 'The instance\'s terms of use, linked like the privacy policy; unset, no link is shown.',
+  },
+  FIELDKEEP_MAP_TILE_URL: {
+    type: str,
+    default: undefined,
+    description: 'The base layer of the data screen\'s map: an XYZ tile address with {z}, {x} and {y}, either on a tile server the operator runs (https://tiles.example.org/{z}/{x}/{y}.png; the page\'s policy then allows images from that origin) or a path on this server (/tiles/{z}/{x}/{y}.png behind the same proxy). Unset, the map has no base layer and fetches nothing from anywhere.',
+  },
+  FIELDKEEP_MAP_TILE_ATTRIBUTION: {
+    type: str,
+    default: undefined,
+    description: 'The credit shown on the map under the base layer (plain text, e.g. "© OpenStreetMap contributors"), as the tiles\' licence asks.',
   },
 } as const satisfies Record<string, SettingSpec>;
 

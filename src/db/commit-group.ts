@@ -14,6 +14,10 @@
  * - if the commit fails, every caller of the group gets the error and nothing of the group is
  *   stored; if the sync fails, every caller gets the error (the rows may survive; a phone's retry
  *   then meets its own submission and is answered as a duplicate).
+ * - after some errors (a full disk, an I/O error, a read-only file) SQLite rolls the whole
+ *   transaction back by itself: then no savepoint is left to roll back to, every caller of the
+ *   group gets that error (not the "no transaction is active" of a rollback that has nothing left
+ *   to undo), and the server answers it as the storage fault it is.
  *
  * Readers may see a group's rows before its sync returns; an answer that depends on them (a
  * duplicate's 202) comes from a later group, whose own sync covers the earlier commit too.
@@ -41,7 +45,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export const MAX_GROUP_SIZE = 32;
 
 export interface CommitGroupOptions {
-  /** The connection's own handle, to change `synchronous` around the group's commit. */
+  /** The connection's own handle, to change `synchronous` around the group's commit and to see whether SQLite ended a transaction. */
   handle: SQLite.Database;
   /** The database file; its WAL is `<file>-wal`. */
   file: string;
@@ -51,6 +55,7 @@ export interface CommitGroupOptions {
 
 export class CommitGroup {
   private readonly queue: Pending[] = [];
+  private readonly handle: SQLite.Database;
   private running = false;
   private readonly wal: WalSync | undefined;
   /** `synchronous` lowered for a group's commit and restored after it, prepared once. */
@@ -60,6 +65,7 @@ export class CommitGroup {
     private readonly db: Kysely<Tables>,
     options: CommitGroupOptions,
   ) {
+    this.handle = options.handle;
     if (options.synchronous === 'FULL') {
       this.wal = new WalSync(options.file);
       this.levels = { lower: options.handle.prepare('pragma synchronous = NORMAL'), restore: options.handle.prepare('pragma synchronous = FULL') };
@@ -114,27 +120,37 @@ export class CommitGroup {
     // Outside a transaction only: SQLite refuses to change the level inside one.
     this.levels?.lower.run();
     try {
-      return await connection.transaction().execute(async (trx) => {
+      const trx = await connection.startTransaction().execute();
+      try {
         const done: Outcome[] = [];
-        for (const pending of group) done.push(await inSavepoint(trx, pending.work));
+        for (const pending of group) done.push(await this.inSavepoint(trx, pending.work));
+        await trx.commit().execute();
         return done;
-      });
+      } catch (error) {
+        // A transaction SQLite already ended has nothing to roll back; the error that ended it is the one to report.
+        await trx.rollback().execute().catch((rollbackError: unknown) => {
+          if (this.handle.inTransaction) throw rollbackError;
+        });
+        throw error;
+      }
     } finally {
       this.levels?.restore.run();
     }
   }
-}
 
-async function inSavepoint(trx: Transaction<Tables>, work: GroupedWork<unknown>): Promise<Outcome> {
-  await sql`savepoint grouped_work`.execute(trx);
-  try {
-    const value = await work(trx);
-    await sql`release savepoint grouped_work`.execute(trx);
-    return { ok: true, value };
-  } catch (error) {
-    await sql`rollback to savepoint grouped_work`.execute(trx);
-    await sql`release savepoint grouped_work`.execute(trx);
-    return { ok: false, error };
+  private async inSavepoint(trx: Transaction<Tables>, work: GroupedWork<unknown>): Promise<Outcome> {
+    await sql`savepoint grouped_work`.execute(trx);
+    try {
+      const value = await work(trx);
+      await sql`release savepoint grouped_work`.execute(trx);
+      return { ok: true, value };
+    } catch (error) {
+      // SQLite rolled the whole transaction back: the group fails with the error that made it.
+      if (!this.handle.inTransaction) throw error;
+      await sql`rollback to savepoint grouped_work`.execute(trx);
+      await sql`release savepoint grouped_work`.execute(trx);
+      return { ok: false, error };
+    }
   }
 }
 

@@ -61,6 +61,10 @@ export function openDatabase(options: DatabaseOptions): Database {
   });
   // An idle client's error (e.g. the server restarting) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // Nor a checked-out one's: a server that shuts down terminates connections between two queries of
+  // a transaction too, and pg then emits the error outside any query. The transaction's next query
+  // fails (the request is answered 503), and the pool discards the connection when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   // PostgreSQL commits concurrent transactions together by itself, off this process's thread.
   return { db, dialect: 'postgres', inGroupCommit: (work) => db.transaction().execute(work), close: () => db.destroy() };

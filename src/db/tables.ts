@@ -269,12 +269,17 @@ export interface SubmissionAttachmentsTable {
   received_at: string | null;
 }
 
-/** A device (src/devices): a collector credential for one project; only the token's SHA-256 is stored. */
+/**
+ * A device (src/devices): a collector credential for one project. The token is found by its
+ * SHA-256; it is kept otherwise only sealed under the server secret, to show its QR code again.
+ */
 export interface DevicesTable {
   id: Generated<number>;
   project_id: number;
   label: string;
   token_hash: string;
+  /** The token sealed under the server secret (migration 0015); null for devices made before it. */
+  token_sealed: string | null;
   created_by: number | null;
   created_at: string;
   expires_at: string | null;

@@ -14,7 +14,7 @@ export function deviceCommand(sources: () => ConfigSources): Command {
     .option('--expires-days <n>', `expire after N days (1 to ${MAX_EXPIRY_DAYS})`, wholeNumber(1, MAX_EXPIRY_DAYS))
     .action(async (options: { project: number; name: string; expiresDays?: number }) => {
       await withDatabase(sources, async ({ db }, config) => {
-        const created = await createDevice(db, config.publicUrl, options.project, { label: options.name, expiresInDays: options.expiresDays }, COMMAND_LINE);
+        const created = await createDevice(db, { publicUrl: config.publicUrl, secret: config.secretKey }, options.project, { label: options.name, expiresInDays: options.expiresDays }, COMMAND_LINE);
         console.log(created.serverUrl);
       });
     });

@@ -12,15 +12,22 @@ export async function insertDevice(db: Executor, row: Insertable<DevicesTable>):
   return Number(id);
 }
 
-export function listDevices(db: Executor, projectId: number): Promise<DeviceListing[]> {
+/** A project's devices, each with the username of who made it. */
+function deviceListings(db: Executor, projectId: number) {
   return db
     .selectFrom('devices')
     .leftJoin('users', 'users.id', 'devices.created_by')
     .selectAll('devices')
     .select('users.username as created_by_username')
-    .where('devices.project_id', '=', projectId)
-    .orderBy('devices.id')
-    .execute();
+    .where('devices.project_id', '=', projectId);
+}
+
+export function listDevices(db: Executor, projectId: number): Promise<DeviceListing[]> {
+  return deviceListings(db, projectId).orderBy('devices.id').execute();
+}
+
+export function findDeviceListing(db: Executor, projectId: number, deviceId: number): Promise<DeviceListing | undefined> {
+  return deviceListings(db, projectId).where('devices.id', '=', deviceId).executeTakeFirst();
 }
 
 export function findDevice(db: Executor, projectId: number, deviceId: number): Promise<DeviceRow | undefined> {

@@ -1,13 +1,16 @@
 /**
  * Devices: a named credential that makes one phone a collector in one project, so phones never
- * hold a person's password (and two-factor accounts can still collect). The token is shown once,
- * at creation, inside the server URL and the Collect settings QR code; only its SHA-256 is kept.
- * A device can expire and be revoked; its last use is recorded at most once a minute, so a busy
- * phone does not turn every read into a write.
+ * hold a person's password (and two-factor accounts can still collect). The token is found by its
+ * SHA-256; besides that it is kept only sealed under the server secret (which the database does
+ * not hold), so whoever may share the project can show the phone's server URL and Collect QR code
+ * again while the device is active — each showing is audited. A device can expire and be revoked;
+ * its last use is recorded at most once a minute, so a busy phone does not turn every read into a
+ * write.
  */
 import type { Kysely } from 'kysely';
 import type { Actor } from '../access/index.js';
 import { generateToken, hashToken, isWellFormedToken, totpQrSvg } from '../accounts/index.js';
+import { sealSecret, unsealSecret } from '../accounts/sealed.js';
 import { recordAudit, type AuditEvent, type Executor } from '../audit/index.js';
 import type { Tables } from '../db/tables.js';
 import { AppError } from '../server/errors.js';
@@ -34,6 +37,8 @@ export interface DeviceView {
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** Whether its server URL and QR code can be shown again (active, with its token sealed). */
+  settingsAvailable: boolean;
 }
 
 export interface NewDevice {
@@ -69,6 +74,7 @@ function present(row: DeviceRow, createdBy: string | null, now: Date): DeviceVie
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    settingsAvailable: row.token_sealed !== null && stateOf(row, now) === 'active',
   };
 }
 
@@ -83,16 +89,27 @@ function checkRequest(request: DeviceRequest): void {
   }
 }
 
-/** Creates a device in a project and returns its token, server URL and Collect QR code, once. */
+/**
+ * Where a device's settings point and how its token is kept: the public URL phones reach, and the
+ * server secret that seals the token. Given only a public URL (as the access matrix's set-up
+ * does), the token is not kept and its code can be shown only at creation.
+ */
+export interface DeviceIssuer {
+  publicUrl: string;
+  secret?: string | undefined;
+}
+
+/** Creates a device in a project and returns its token, server URL and Collect QR code. */
 export async function createDevice(
   db: Kysely<Tables>,
-  publicUrl: string,
+  issuer: DeviceIssuer | string,
   projectId: number,
   request: DeviceRequest,
   source: DeviceSource,
   now: Date = new Date(),
 ): Promise<NewDevice> {
   checkRequest(request);
+  const { publicUrl, secret } = typeof issuer === 'string' ? { publicUrl: issuer, secret: undefined } : issuer;
   const name = await q.projectName(db, projectId);
   if (name === undefined) throw new AppError('project.not_found');
   const token = generateToken('device');
@@ -100,6 +117,7 @@ export async function createDevice(
     project_id: projectId,
     label: request.label.trim(),
     token_hash: hashToken(token),
+    token_sealed: secret === undefined ? null : sealSecret(secret, token),
     created_by: source.actor?.kind === 'user' ? source.actor.userId : null,
     created_at: now.toISOString(),
     expires_at: request.expiresInDays === undefined ? null : new Date(now.getTime() + request.expiresInDays * DAY_MS).toISOString(),
@@ -111,16 +129,37 @@ export async function createDevice(
     await recordAudit(trx, { ...source, action: 'device.create', projectId, resource: { type: 'device', id: inserted }, details: { label: row.label, expiresAt: row.expires_at } });
     return inserted;
   });
-  const serverUrl = deviceServerUrl(publicUrl, token, projectId);
-  const payload = collectSettingsPayload(collectSettings(serverUrl, name));
+  return settingsOf({ ...row, id }, source.actor?.kind === 'user' ? source.actor.username : null, publicUrl, token, name, now);
+}
+
+async function settingsOf(row: DeviceRow, createdBy: string | null, publicUrl: string, token: string, projectName: string, now: Date): Promise<NewDevice> {
+  const serverUrl = deviceServerUrl(publicUrl, token, Number(row.project_id));
+  const payload = collectSettingsPayload(collectSettings(serverUrl, projectName));
   return {
-    device: present({ ...row, id }, source.actor?.kind === 'user' ? source.actor.username : null, now),
+    device: present(row, createdBy, now),
     token,
     serverUrl,
     collectSettings: payload,
     // The settings payload is a few hundred characters, well inside the QR helper's limit.
     qrSvg: await totpQrSvg(payload),
   };
+}
+
+/**
+ * An active device's server URL and Collect QR code, shown again (a phone reset, a second scan).
+ * The token is a credential, so every showing is written to the audit log.
+ */
+export async function showDeviceSettings(db: Kysely<Tables>, issuer: DeviceIssuer, projectId: number, deviceId: number, source: DeviceSource, now: Date = new Date()): Promise<NewDevice> {
+  const found = await q.findDeviceListing(db, projectId, deviceId);
+  if (!found) throw new AppError('device.not_found', `Project ${projectId} has no device ${deviceId}.`);
+  const state = stateOf(found, now);
+  if (state !== 'active') throw new AppError('device.inactive', `The device "${found.label}" is ${state}: its code would not work. Create a new device for the phone.`);
+  const token = found.token_sealed === null || issuer.secret === undefined ? null : unsealSecret(issuer.secret, found.token_sealed);
+  if (token === null) throw new AppError('device.settings_unavailable');
+  const name = await q.projectName(db, projectId);
+  if (name === undefined) throw new AppError('project.not_found');
+  await recordAudit(db, { ...source, action: 'device.settings_show', projectId, resource: { type: 'device', id: deviceId }, details: { label: found.label } });
+  return settingsOf(found, found.created_by_username, issuer.publicUrl, token, name, now);
 }
 
 export async function listDevices(db: Executor, projectId: number, now: Date = new Date()): Promise<DeviceView[]> {

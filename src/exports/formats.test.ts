@@ -4,7 +4,7 @@ import { csvLine } from './csv.js';
 import { answerCell, buildLayout, emitRows, newCounters, type Cell } from './layout.js';
 import { normalizeOptions } from './options.js';
 import { geometryOf } from './writers.js';
-import { columnName, rowXml } from './xlsx.js';
+import { columnName, rowXml, sheetName } from './spreadsheetml.js';
 
 const form = (version: string, body: string, binds: string) => `<?xml version="1.0"?>
 <h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml" xmlns:jr="http://openrosa.org/javarosa">
@@ -28,6 +28,7 @@ describe('export formats', () => {
       '<row r="7"><c r="A7"><v>42</v></c><c r="C7" t="inlineStr"><is><t>&lt;a &amp; b&gt;</t></is></c><c r="D7" t="inlineStr"><is><t xml:space="preserve"> padded</t></is></c></row>',
     );
     expect([0, 25, 26, 701, 702].map(columnName)).toEqual(['A', 'Z', 'AA', 'ZZ', 'AAA']);
+    expect(['a/b:c[1]', "'quoted'", '', 'x'.repeat(40)].map(sheetName)).toEqual(['a_b_c_1_', 'quoted', 'data', 'x'.repeat(31)]);
   });
 
   it('turns geo answers into GeoJSON geometries, longitude first, closing open shapes', () => {

@@ -8,12 +8,14 @@
  *
  * Pure: no IO.
  */
+import type { SignatureVerdict } from '../crypto/index.js';
 import { AppError } from '../server/errors.js';
 import { koboValidationStatus, koboValidationUid, type ReviewStatus, type TypedFields, type TypedValue } from '../submissions/index.js';
 import { DEFAULT_LANGUAGE, type Choice, type FormField, type FormSchema, type LocalizedText } from '../xform/index.js';
 import type { ExportOptions } from './options.js';
+import { sheetName, type SheetCell } from './spreadsheetml.js';
 
-export type Cell = string | number | null;
+export type Cell = SheetCell;
 
 /** What a row needs to know of its submission besides the answers. */
 export interface SubmissionMeta {
@@ -26,6 +28,15 @@ export interface SubmissionMeta {
   version: string;
   deletedAt: string | null;
   encrypted: boolean;
+  /** For an encrypted submission in an export decrypted on the server: how that went. */
+  decryption?: DecryptionOutcome;
+}
+
+export interface DecryptionOutcome {
+  /** The element signature's verdict; null when the submission could not be decrypted. */
+  signature: SignatureVerdict | null;
+  /** Why the submission could not be decrypted (it is then exported as metadata only). */
+  error: string | null;
 }
 
 interface RowSource {
@@ -73,6 +84,8 @@ export interface LayoutInput {
   options: ExportOptions;
   /** Whether any exported submission is encrypted: adds the `_encrypted` column. */
   encrypted: boolean;
+  /** Whether encrypted submissions are decrypted on the server: adds `_signature` and `_decryption_error`. */
+  decrypted?: boolean;
 }
 
 /** One field of the merged schemas, with paths relative to the form root. */
@@ -114,7 +127,7 @@ export function buildLayout(input: LayoutInput): ExportLayout {
     if (entry.field.kind !== 'question' || !selected(entry.path)) continue;
     tableFor(entry.repeat).columns.push(...questionColumns(entry, naming, options));
   }
-  for (const table of tables) table.columns.push(...(table.parent === null ? mainSystemColumns(options, input.encrypted) : repeatSystemColumns(table.parent, options)));
+  for (const table of tables) table.columns.push(...(table.parent === null ? mainSystemColumns(options, input.encrypted, input.decrypted === true) : repeatSystemColumns(table.parent, options)));
 
   const geoFields = merged
     .filter((f) => f.repeat === null && (f.field.type === 'geopoint' || f.field.type === 'geotrace' || f.field.type === 'geoshape'))
@@ -280,7 +293,7 @@ function validationCell(status: ReviewStatus | null, options: ExportOptions): Ce
   return 'label' in shown ? shown.label : null;
 }
 
-function mainSystemColumns(options: ExportOptions, encrypted: boolean): Column[] {
+function mainSystemColumns(options: ExportOptions, encrypted: boolean, decrypted: boolean): Column[] {
   const columns: Column[] = [
     { header: '_id', cell: ({ meta }) => meta.id },
     { header: '_uuid', cell: ({ meta }) => meta.uuid },
@@ -290,8 +303,11 @@ function mainSystemColumns(options: ExportOptions, encrypted: boolean): Column[]
     { header: '__version__', cell: ({ meta }) => meta.version },
   ];
   if (options.includeDeleted) columns.push({ header: '_deleted_at', cell: ({ meta }) => meta.deletedAt });
-  // Encrypted submissions are exported as metadata only; this column says which rows those are.
+  // Encrypted submissions are exported as metadata only unless decrypted on the server; this column says which rows were sent encrypted.
   if (encrypted) columns.push({ header: '_encrypted', cell: ({ meta }) => String(meta.encrypted) });
+  if (encrypted && decrypted) {
+    columns.push({ header: '_signature', cell: ({ meta }) => meta.decryption?.signature ?? null }, { header: '_decryption_error', cell: ({ meta }) => meta.decryption?.error ?? null });
+  }
   columns.push({ header: '_index', cell: ({ index }) => index });
   return columns;
 }
@@ -308,12 +324,6 @@ function repeatSystemColumns(parent: ExportTable, options: ExportOptions): Colum
     { header: '_submission__submitted_by', cell: ({ meta }) => meta.submittedBy },
     { header: '_submission___version__', cell: ({ meta }) => meta.version },
   ];
-}
-
-/** Excel's rules for sheet names: at most 31 characters, none of []:*?/\ and no quote at either end. */
-function sheetName(name: string): string {
-  const clean = name.replace(/[[\]:*?/\\]/g, '_').replace(/^'+|'+$/g, '').slice(0, 31);
-  return clean === '' ? 'data' : clean;
 }
 
 function uniqueName(name: string, used: Set<string>): string {

@@ -58,7 +58,7 @@ export async function countExported(db: Executor, view: DataView, selection: Row
  */
 export function exportPage(db: Executor, view: DataView, selection: RowSelection, afterId: number, upToId: number, limit: number) {
   return exported(db, view, selection)
-    .select(['s.id', 's.created_at', 's.review_status', 's.deleted_at', 's.submitted_by_user_id', 'v.instance_id', 'v.encrypted', 'v.data_json', 'v.form_version_id'])
+    .select(['s.id', 's.created_at', 's.review_status', 's.deleted_at', 's.submitted_by_user_id', 'v.id as version_id', 'v.instance_id', 'v.encrypted', 'v.xml_blob', 'v.data_json', 'v.form_version_id'])
     .where('s.id', '>', afterId)
     .where('s.id', '<=', upToId)
     .orderBy('s.id')
@@ -77,6 +77,36 @@ export async function usernames(db: Executor, ids: readonly number[]): Promise<A
 }
 
 export type ExportRow = Awaited<ReturnType<typeof exportPage>>[number];
+
+/** The form versions' schemas (JSON text), for reading decrypted submissions of versions the export has not met yet. */
+export async function versionSchemas(db: Executor, formId: number, ids: readonly number[]): Promise<Array<{ id: number; schema_json: string }>> {
+  const rows = await db.selectFrom('form_versions').select(['id', 'schema_json']).where('form_id', '=', formId).where('id', 'in', ids).execute();
+  return rows.map((r) => ({ id: Number(r.id), schema_json: r.schema_json }));
+}
+
+/** One page of the exported submissions, with what decrypting one needs (its manifest), for the media of a decrypted ZIP. */
+export function envelopePage(db: Executor, view: DataView, selection: RowSelection, afterId: number, upToId: number, limit: number) {
+  return exported(db, view, selection)
+    .select(['s.id', 'v.id as version_id', 'v.instance_id', 'v.encrypted', 'v.xml_blob'])
+    .where('s.id', '>', afterId)
+    .where('s.id', '<=', upToId)
+    .orderBy('s.id')
+    .limit(limit)
+    .execute();
+}
+
+/** The received files of these submission versions, in the order they were recorded. */
+export async function receivedFiles(db: Executor, versionIds: readonly number[]): Promise<Array<{ version_id: number; name: string; blob_id: string }>> {
+  if (versionIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('submission_attachments')
+    .select(['version_id', 'name', 'blob_id'])
+    .where('version_id', 'in', versionIds)
+    .where('blob_id', 'is not', null)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ version_id: Number(r.version_id), name: r.name, blob_id: r.blob_id! }));
+}
 
 /** One page of the received files of the exported submissions' current versions, after attachment `afterId`. */
 export function attachmentPage(db: Executor, view: DataView, selection: RowSelection, afterId: number, upToId: number, limit: number) {

@@ -5,6 +5,7 @@ import { projectAccessOf } from '../access/index.js';
 import { JobSchema } from '../jobs/index.js';
 import { auditSource } from '../audit/index.js';
 import type { App, AppContext } from '../server/context.js';
+import { AppError } from '../server/errors.js';
 import { contentDisposition } from '../submissions/byte-range.js';
 import type { DataScope } from '../submissions/index.js';
 import { ExportFormatSchema, ExportOptionsSchema } from './options.js';
@@ -19,6 +20,35 @@ const SettingParams = Type.Object({ ...FormParams.properties, settingId: Type.St
 const SettingDataParams = Type.Object({ ...SettingParams.properties, format: Type.Union([Type.Literal('csv'), Type.Literal('xlsx')]) });
 const JobParams = Type.Object({ projectId: Type.String({ pattern: '^[0-9]+$' }), jobId: Type.String({ pattern: '^[1-9][0-9]{0,14}$' }) });
 const binary = { 200: { type: 'string', format: 'binary' } } as const;
+
+const DecryptingExportBody = Type.Object(
+  {
+    passphrase: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: "The passphrase of the project's key (its owner) or of your own key (a member holding a copy of the project's key). Used in memory for this export only; never stored or logged.",
+    }),
+    options: Type.Optional(ExportOptionsSchema),
+  },
+  { additionalProperties: false },
+);
+const NoQuery = Type.Object({}, { additionalProperties: false });
+
+/**
+ * A passphrase in the address is refused before anything else is looked at: addresses are kept in
+ * logs, browser history and proxies (this server's log redacts it, but cannot speak for others).
+ */
+async function refusePassphraseInUrl(request: FastifyRequest): Promise<void> {
+  const query = request.query as Record<string, unknown> | null;
+  if (query && Object.keys(query).some((name) => name.toLowerCase() === 'passphrase')) throw new AppError('export.passphrase_in_url');
+}
+
+/** Export jobs are run later, from what is stored in the jobs table, and a passphrase is never stored. */
+async function refusePassphraseInJob(request: FastifyRequest): Promise<void> {
+  await refusePassphraseInUrl(request);
+  const body = request.body as Record<string, unknown> | null;
+  if (body && typeof body === 'object' && 'passphrase' in body) throw new AppError('export.decrypt_direct_only');
+}
 
 export function scopeOf(request: FastifyRequest, ctx: AppContext): DataScope {
   return { ctx, access: projectAccessOf(request), source: auditSource(request) };
@@ -51,6 +81,7 @@ export function exportRoutes(app: App, ctx: AppContext): void {
     '/api/v1/projects/:projectId/forms/:xmlFormId/export.:format',
     {
       config: { permission: 'export.create' },
+      preValidation: refusePassphraseInUrl,
       schema: {
         tags,
         summary: "Download the form's submissions as CSV (a ZIP of CSVs when the form has repeats), XLSX, GeoJSON, or a ZIP with the data and media files.",
@@ -61,6 +92,30 @@ export function exportRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const prepared = await prepareExport(scopeOf(request, ctx), request.params.xmlFormId, request.params.format, request.query, 'download');
+      return streamExport(request, reply, prepared);
+    },
+  );
+
+  app.post(
+    '/api/v1/projects/:projectId/forms/:xmlFormId/export.:format',
+    {
+      config: { permission: 'export.create' },
+      preValidation: refusePassphraseInUrl,
+      schema: {
+        tags,
+        summary:
+          "Download the form's submissions decrypted on the server (ODK Central's way), if the project allows it: the passphrase in the JSON body (never in the URL), the options beside it. Direct download only; the columns _signature and _decryption_error say how each encrypted submission fared.",
+        params: DownloadParams,
+        querystring: NoQuery,
+        body: DecryptingExportBody,
+        response: binary,
+      },
+    },
+    async (request, reply) => {
+      const { passphrase, options = {} } = request.body;
+      // The request lives as long as the response streams; it need not hold the passphrase meanwhile.
+      request.body.passphrase = '';
+      const prepared = await prepareExport(scopeOf(request, ctx), request.params.xmlFormId, request.params.format, options, 'download', { passphrase });
       return streamExport(request, reply, prepared);
     },
   );
@@ -102,7 +157,7 @@ export function exportRoutes(app: App, ctx: AppContext): void {
       const actor = request.actor;
       const who = actor.kind === 'user' ? `user:${actor.userId}` : actor.kind;
       const key = JSON.stringify([scope.access.projectId, setting.id, setting.updatedAt, format, who, scope.access.rowFilter, scope.access.emergencyGrants.length > 0]);
-      const served = await cache.serve(key, () => prepareExport(scope, xmlFormId, format, setting.options, 'setting', format === 'csv'), (error) => {
+      const served = await cache.serve(key, () => prepareExport(scope, xmlFormId, format, setting.options, 'setting', { mainTableOnly: format === 'csv' }), (error) => {
         if (error.name !== 'ExportAborted') request.log.error({ err: error }, 'export failed while streaming');
       });
       if (served.cached) await auditExport(scope, xmlFormId, format, 'setting');
@@ -115,7 +170,14 @@ export function exportRoutes(app: App, ctx: AppContext): void {
     '/api/v1/projects/:projectId/forms/:xmlFormId/exports/jobs',
     {
       config: { permission: 'export.create' },
-      schema: { tags, summary: 'Queue an export job; poll it for progress, then download its file until it expires (FIELDKEEP_EXPORT_RETENTION_HOURS).', params: FormParams, body: ExportJobBody, response: { 202: JobSchema } },
+      preValidation: refusePassphraseInJob,
+      schema: {
+        tags,
+        summary: 'Queue an export job; poll it for progress, then download its file until it expires (FIELDKEEP_EXPORT_RETENTION_HOURS). Jobs never decrypt: decrypted exports are direct downloads.',
+        params: FormParams,
+        body: ExportJobBody,
+        response: { 202: JobSchema },
+      },
     },
     async (request, reply) => {
       const scope = scopeOf(request, ctx);

@@ -4,15 +4,18 @@
  * can fail on the request (form, options, fields, language, geo field), so errors are clear 4xx
  * answers before the first byte; `write` then streams. The caller's row filter always applies
  * (the same scope as the data API), and submissions still encrypted are exported as their
- * metadata, marked `_encrypted`, never dropped.
+ * metadata, marked `_encrypted`, never dropped, unless the request brought the passphrase and the
+ * project allows decryption on the server (decrypted.ts).
  */
 import type { Readable, Writable } from 'node:stream';
 import { recordAudit, recordDataRead } from '../audit/index.js';
 import { publishedVersions, type FormVersionRow } from '../forms/queries.js';
 import { koboTime } from '../kobo/presenters.js';
+import { unlockOnServer } from '../project-keys/index.js';
 import { AppError } from '../server/errors.js';
 import { openFormData, reviewStatuses, typedOf, uuidOf, type DataScope, type DataView, type FormData, type ReviewStatus } from '../submissions/index.js';
 import type { FormSchema } from '../xform/index.js';
+import { DECRYPTED_NOTE, ExportDecryption, type DecryptedAnswers } from './decrypted.js';
 import { buildLayout, type ExportLayout, type GeoField } from './layout.js';
 import { normalizeOptions, type ExportFormat, type ExportOptions, type ExportOptionsInput } from './options.js';
 import * as q from './queries.js';
@@ -21,6 +24,8 @@ import { writeCsv, writeCsvZip, writeGeoJson, writeXlsx, type ExportedSubmission
 
 /** Rows read per query: large enough to amortise the query, small enough to keep memory flat. */
 const PAGE_SIZE = 2000;
+/** Decrypted answers are held for a whole page, and each submission costs an RSA operation and a read of its files: smaller pages. */
+const DECRYPTED_PAGE_SIZE = 200;
 
 export const ENCRYPTED_NOTE =
   'This form has encrypted versions: encrypted submissions are exported as metadata only (no answers), marked true in the _encrypted column. Decrypt them to export their answers.';
@@ -57,7 +62,7 @@ interface ExportPlan {
   geo: GeoField | null;
 }
 
-export async function planExport(scope: DataScope, xmlFormId: string, format: ExportFormat, input: ExportOptionsInput): Promise<ExportPlan> {
+export async function planExport(scope: DataScope, xmlFormId: string, format: ExportFormat, input: ExportOptionsInput, decrypted = false): Promise<ExportPlan> {
   const options = normalizeOptions(input);
   const data = await openFormData(scope, xmlFormId);
   const versions = await publishedVersions(scope.ctx.database.db, data.form);
@@ -65,46 +70,61 @@ export async function planExport(scope: DataScope, xmlFormId: string, format: Ex
   versions.sort((a, b) => Number(b.id === data.form.published_version_id) - Number(a.id === data.form.published_version_id));
   if (versions.length === 0) throw new AppError('form.not_published', 'The form has no published version, so it has no data to export.');
   const encrypted = versions.some((v) => v.encrypted === 1);
-  const layout = buildLayout({ xmlFormId, schemas: versions.map((v) => JSON.parse(v.schema_json) as FormSchema), options, encrypted });
+  const layout = buildLayout({ xmlFormId, schemas: versions.map((v) => JSON.parse(v.schema_json) as FormSchema), options, encrypted, decrypted });
   return { data, options, layout, versions, encrypted, geo: format === 'geojson' ? geoFieldOf(layout, options) : null };
 }
 
 /** Records an export in the audit log; a dashboard refreshing a saved setting's URL is one reading, not one entry per refresh. */
-export async function auditExport(scope: DataScope, xmlFormId: string, format: ExportFormat, via: ExportVia): Promise<void> {
+export async function auditExport(scope: DataScope, xmlFormId: string, format: ExportFormat, via: ExportVia, decrypted = false): Promise<void> {
   const { ctx, access, source } = scope;
-  const event = { ...source, ...(via === 'command line' ? { actorLabel: via } : {}), action: 'submission.export', projectId: access.projectId, resource: { type: 'form', id: xmlFormId }, details: { format, via } };
+  const details = { format, via, ...(decrypted ? { decrypted } : {}) };
+  const event = { ...source, ...(via === 'command line' ? { actorLabel: via } : {}), action: 'submission.export', projectId: access.projectId, resource: { type: 'form', id: xmlFormId }, details };
   if (via === 'setting') await recordDataRead(ctx.database.db, event, ctx.config.auditReadGroupMs);
   else await recordAudit(ctx.database.db, event);
 }
 
-/**
- * Prepares an export for streaming. `mainTableOnly` gives one CSV of the main table even when the
- * form has repeats (a saved setting's data.csv, which spreadsheet connectors read as one table).
- */
-export async function prepareExport(scope: DataScope, xmlFormId: string, format: ExportFormat, input: ExportOptionsInput, via: ExportVia, mainTableOnly = false): Promise<PreparedExport> {
-  const { data, options, layout: full, versions, encrypted, geo } = await planExport(scope, xmlFormId, format, input);
-  const layout = mainTableOnly ? { ...full, tables: [{ ...full.tables[0]!, children: [] }] } : full;
+export interface PrepareOptions {
+  /**
+   * One CSV of the main table even when the form has repeats (a saved setting's data.csv, which
+   * spreadsheet connectors read as one table).
+   */
+  mainTableOnly?: boolean;
+  /**
+   * Decrypt encrypted submissions on the server with the keys this passphrase opens (direct
+   * downloads only). It is used here to unlock them and kept nowhere.
+   */
+  passphrase?: string;
+}
+
+/** Prepares an export for streaming. */
+export async function prepareExport(scope: DataScope, xmlFormId: string, format: ExportFormat, input: ExportOptionsInput, via: ExportVia, prepare: PrepareOptions = {}): Promise<PreparedExport> {
+  const decrypting = prepare.passphrase !== undefined;
+  const { data, options, layout: full, versions, encrypted, geo } = await planExport(scope, xmlFormId, format, input, decrypting);
+  const decryption = prepare.passphrase === undefined ? null : new ExportDecryption(scope, data.form.id, await unlockOnServer(scope, xmlFormId, prepare.passphrase), versions);
+  const layout = prepare.mainTableOnly ? { ...full, tables: [{ ...full.tables[0]!, children: [] }] } : full;
   const { ctx } = scope;
   const db = ctx.database.db;
   const upToId = await q.lastSubmissionId(db, data.view, options);
-  await auditExport(scope, xmlFormId, format, via);
+  await auditExport(scope, xmlFormId, format, via, decrypting);
 
   const names = { versions: new Map(versions.map((v) => [Number(v.id), v.version])), users: new Map<number, string>() };
-  const pages = (progress?: (done: number) => void | Promise<void>) => submissionPages(scope, data.view, options, upToId, names, progress);
+  const pages = (progress?: (done: number) => void | Promise<void>) => submissionPages(scope, data.view, options, upToId, names, decryption, progress);
   const multiTable = layout.tables.length > 1;
   const packed = format === 'zip' || (format === 'csv' && multiTable);
+  const note = !encrypted ? null : decryption ? DECRYPTED_NOTE : ENCRYPTED_NOTE;
+  const media = () => (decryption ? decryption.media(data.view, options, upToId) : mediaFiles(scope, data.view, options, upToId));
   return {
     format,
     fileName: `${xmlFormId}${format === 'csv' && multiTable ? '-csv.zip' : `.${format}`}`,
     contentType: packed ? CONTENT_TYPES.zip : CONTENT_TYPES[format],
-    note: encrypted ? ENCRYPTED_NOTE : null,
+    note,
     count: () => q.countExported(db, data.view, options, upToId),
     async write(out, progress) {
       const spools = packed || format === 'xlsx' ? await SpoolDirectory.create(ctx.config.dataDir) : null;
       try {
         if (format === 'xlsx') await writeXlsx(out, layout, pages(progress), spools!);
-        else if (format === 'geojson') await writeGeoJson(out, layout, pages(progress), geo!, xmlFormId, encrypted ? ENCRYPTED_NOTE : null);
-        else if (packed) await writeCsvZip(out, xmlFormId, layout, pages(progress), spools!, format === 'zip' && options.media ? mediaFiles(scope, data.view, options, upToId) : null);
+        else if (format === 'geojson') await writeGeoJson(out, layout, pages(progress), geo!, xmlFormId, note);
+        else if (packed) await writeCsvZip(out, xmlFormId, layout, pages(progress), spools!, format === 'zip' && options.media ? media() : null);
         else await writeCsv(out, layout, pages(progress));
       } catch (error) {
         out.destroy(error as Error);
@@ -130,21 +150,31 @@ interface Names {
   users: Map<number, string>;
 }
 
-async function* submissionPages(scope: DataScope, view: DataView, options: ExportOptions, upToId: number, names: Names, progress?: (done: number) => void | Promise<void>): Pages {
+async function* submissionPages(
+  scope: DataScope,
+  view: DataView,
+  options: ExportOptions,
+  upToId: number,
+  names: Names,
+  decryption: ExportDecryption | null,
+  progress?: (done: number) => void | Promise<void>,
+): Pages {
   const db = scope.ctx.database.db;
+  const pageSize = decryption ? DECRYPTED_PAGE_SIZE : PAGE_SIZE;
   let after = 0;
   let done = 0;
   for (;;) {
-    const rows = await q.exportPage(db, view, options, after, upToId, PAGE_SIZE);
+    const rows = await q.exportPage(db, view, options, after, upToId, pageSize);
     if (rows.length === 0) return;
     after = Number(rows[rows.length - 1]!.id);
     await learnNames(scope, view, names, rows);
+    const decrypted = decryption ? await decryption.page(rows) : null;
     yield (function* () {
-      for (const row of rows) yield exported(row, names);
+      for (const row of rows) yield exported(row, names, decrypted?.get(Number(row.id)));
     })();
     done += rows.length;
     await progress?.(done);
-    if (rows.length < PAGE_SIZE) return;
+    if (rows.length < pageSize) return;
   }
 }
 
@@ -160,7 +190,7 @@ async function learnNames(scope: DataScope, view: DataView, names: Names, rows: 
   if (userIds.size > 0) for (const u of await q.usernames(db, [...userIds])) names.users.set(u.id, u.username);
 }
 
-function exported(row: q.ExportRow, names: Names): ExportedSubmission {
+function exported(row: q.ExportRow, names: Names, decrypted?: DecryptedAnswers): ExportedSubmission {
   const encrypted = row.encrypted === 1;
   return {
     meta: {
@@ -172,8 +202,9 @@ function exported(row: q.ExportRow, names: Names): ExportedSubmission {
       version: names.versions.get(Number(row.form_version_id)) ?? '',
       deletedAt: row.deleted_at,
       encrypted,
+      ...(decrypted ? { decryption: { signature: decrypted.signature, error: decrypted.error } } : {}),
     },
-    answers: encrypted ? {} : typedOf(row),
+    answers: decrypted ? decrypted.answers : encrypted ? {} : typedOf(row),
   };
 }
 

@@ -1,6 +1,7 @@
 /*
  * XLSX through exceljs' streaming WorkbookWriter: a sheet per table, numbers as number cells and
- * everything else as inline text, no styles and no shared strings, so nothing is kept per row.
+ * everything else as inline text (spreadsheetml.ts, shared with the browser's decrypted exports),
+ * no styles and no shared strings, so nothing is kept per row.
  *
  * exceljs writes the workbook (parts, relationships, content types, the zip) and each sheet's
  * frame and header row. The data rows are written into the sheet's part here, as SpreadsheetML
@@ -18,6 +19,7 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { Cell } from './layout.js';
+import { columnName, rowXml } from './spreadsheetml.js';
 import { drained, whenClosed } from './streams.js';
 
 /** An XML part of the workbook as exceljs writes it: text, bytes or its own reusable string buffer. */
@@ -62,36 +64,6 @@ function flowingWorkbookWriter(): Promise<new (options: WriterOptions) => Flowin
       },
   );
   return writerClass;
-}
-
-/** Column letters: A … Z, AA … */
-export function columnName(index: number): string {
-  let name = '';
-  for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26)) name = String.fromCharCode(65 + ((n - 1) % 26)) + name;
-  return name;
-}
-
-/** Characters XML 1.0 cannot carry at all are dropped; markup characters are escaped. */
-const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
-const MARKUP = /[&<>]/g;
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
-
-function textXml(text: string): string {
-  const clean = text.replace(NOT_XML, '').replace(MARKUP, (c) => ESCAPES[c]!);
-  const space = /^\s|\s$|\n/.test(clean) ? ' xml:space="preserve"' : '';
-  return `<is><t${space}>${clean}</t></is>`;
-}
-
-/** One row as SpreadsheetML; empty cells are left out. */
-export function rowXml(rowNumber: number, cells: readonly Cell[], columns: readonly string[]): string {
-  let xml = `<row r="${rowNumber}">`;
-  for (let i = 0; i < cells.length; i += 1) {
-    const cell = cells[i]!;
-    if (cell === null || cell === '') continue;
-    const ref = `${columns[i]}${rowNumber}`;
-    xml += typeof cell === 'number' && Number.isFinite(cell) ? `<c r="${ref}"><v>${cell}</v></c>` : `<c r="${ref}" t="inlineStr">${textXml(String(cell))}</c>`;
-  }
-  return `${xml}</row>`;
 }
 
 export interface SheetWriter {

@@ -5,7 +5,7 @@ import { projectAccessOf } from '../access/index.js';
 import { auditSource } from '../audit/index.js';
 import type { App, AppContext } from '../server/context.js';
 import { AppError } from '../server/errors.js';
-import { presentForm, presentVersion, FormView, FormVersionView, MediaView } from './presenters.js';
+import { presentForm, presentSchema, presentVersion, FormSchemaView, FormView, FormVersionView, MediaView } from './presenters.js';
 import * as forms from './service.js';
 
 const ProjectParams = Type.Object({ projectId: Type.String({ pattern: '^[0-9]+$' }) });
@@ -142,6 +142,16 @@ export function formRoutes(app: App, ctx: AppContext): void {
     uploads.get('/api/v1/projects/:projectId/forms/:xmlFormId/draft', { config: { permission: 'form.read' }, schema: { tags, summary: 'The draft waiting to be published.', params: FormParams, response: { 200: FormVersionView } } }, async (request) => {
       const scope = scopeOf(request, ctx);
       return presentVersion(await forms.versionOf(scope, await forms.getForm(scope, request.params.xmlFormId), 'draft'));
+    });
+
+    uploads.get('/api/v1/projects/:projectId/forms/:xmlFormId/schema', { config: { permission: 'form.read' }, schema: { tags, summary: "The published version's fields: groups, repeats and questions with labels, hints, choices and bind expressions (the web application's preview).", params: FormParams, response: { 200: FormSchemaView } } }, async (request) => {
+      const scope = scopeOf(request, ctx);
+      return presentSchema(await forms.versionOf(scope, await forms.getForm(scope, request.params.xmlFormId), 'published'));
+    });
+
+    uploads.get('/api/v1/projects/:projectId/forms/:xmlFormId/draft/schema', { config: { permission: 'form.read' }, schema: { tags, summary: "The draft's fields, as …/schema gives the published version's.", params: FormParams, response: { 200: FormSchemaView } } }, async (request) => {
+      const scope = scopeOf(request, ctx);
+      return presentSchema(await forms.versionOf(scope, await forms.getForm(scope, request.params.xmlFormId), 'draft'));
     });
 
     uploads.post(

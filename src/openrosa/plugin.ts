@@ -2,7 +2,7 @@ import type { FastifyError } from 'fastify';
 import { BASIC_CHALLENGE, basicAllowed } from '../accounts/index.js';
 import { classify } from '../server/classify.js';
 import type { App, AppContext } from '../server/context.js';
-import { errorCatalogue } from '../server/errors.js';
+import { errorCatalogue, retryAfterSeconds } from '../server/errors.js';
 import { openRosaHeaders, openRosaResponseXml } from './documents.js';
 
 /**
@@ -44,6 +44,8 @@ export function registerOpenRosaRoutes(app: App, ctx: AppContext, register: (sco
       const problem = classify(error, request);
       // Collect sends Basic credentials only in answer to a challenge (and only over https).
       if (problem.code === 'auth.required' && basicAllowed(request, ctx.config)) reply.header('www-authenticate', BASIC_CHALLENGE);
+      const retryAfter = retryAfterSeconds(problem.code);
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
       return reply
         .status(problem.status)
         .header('x-fieldkeep-error', problem.code)

@@ -6,7 +6,7 @@ import { describeEachDatabase } from '../../test/support/databases.js';
 import { call } from '../../test/support/http.js';
 import { useTestServer } from '../../test/support/server.js';
 import { createTestUser, testUserSettings, type TestUser } from '../../test/support/test-users.js';
-import { FsBlobStore } from '../blobs/index.js';
+import { openBlobStore, type FsBlobStore } from '../blobs/index.js';
 import { ensureSecretKey } from '../config/secret-key.js';
 import { serializeEncryptedManifest } from '../crypto/index.js';
 import { collectDate, collectHeaders, collectVerdict, multipartBody, send, type Part, type RawResponse } from './submission-client.test-support.js';
@@ -120,7 +120,7 @@ describeEachDatabase('OpenRosa submissions', (kind) => {
     for (const [formId, state] of [['closing', 'closing'], ['closed', 'closed']]) {
       expect((await call(`${env().url}/api/v1/projects/${projectId}/forms/${formId}`, 'PATCH', owner.headers, { state })).status).toBeLessThan(300);
     }
-    blobs = new FsBlobStore(path.join(env().config.dataDir, 'blobs'), ensureSecretKey(env().config).secretKey as string);
+    blobs = openBlobStore(ensureSecretKey(env().config));
   });
 
   it("answers Collect's HEAD pre-flight (12-hour Date, deviceID) and GET with 204 and the OpenRosa headers", async () => {

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import type { TestServer } from '../../test/support/server.js';
 import type { TestUser } from '../../test/support/test-users.js';
-import { encryptSubmission, loadPublicKey, type PlainFile } from '../crypto/index.js';
+import { encryptSubmission, loadPublicKey, serializeEncryptedManifest, type PlainFile } from '../crypto/index.js';
 import { collectHeaders, multipartBody, send, type Part } from '../openrosa/submission-client.test-support.js';
-import { surveyXml } from '../submissions/data-fixtures.test-support.js';
+import { surveyXml, type Answers } from '../submissions/data-fixtures.test-support.js';
 
 export const VECTORS = path.resolve(import.meta.dirname, '../../../shared/testdata/odk-encryption');
 export const readVector = (name: string): Buffer => readFileSync(path.join(VECTORS, name));
@@ -44,9 +44,27 @@ export function postKatEnvelope(server: TestServer, projectId: number, user: Tes
   return postEnvelope(server, projectId, user, readVector('enc/submission.xml'), KAT_FILES.map((name) => ({ name, data: readVector(`enc/${name}`) })));
 }
 
+/** `enc2/`: the plaintexts of `plain/` (but not audit.csv) encrypted by another implementation, under this instanceID in its manifest. */
+export const KAT2_INSTANCE_ID = readVector('enc2/manifest.txt').toString('utf8').split('\n')[0]!.trim();
+
+/** Posts `enc2/`, its manifest written out from `manifest.txt` (instanceID, key, signature, one per line). */
+export function postKat2Envelope(server: TestServer, projectId: number, user: TestUser): Promise<void> {
+  const [instanceId, base64EncryptedKey, signature] = readVector('enc2/manifest.txt').toString('utf8').trim().split('\n');
+  const manifest = serializeEncryptedManifest({
+    formId: 'kat_form',
+    version: '2024010101',
+    instanceId: instanceId!,
+    base64EncryptedKey: base64EncryptedKey!,
+    mediaFiles: ['photo.jpg.enc'],
+    encryptedXmlFile: 'submission.xml.enc',
+    base64EncryptedElementSignature: signature!,
+  });
+  return postEnvelope(server, projectId, user, manifest, ['photo.jpg.enc', 'submission.xml.enc'].map((name) => ({ name, data: readVector(`enc2/${name}`) })));
+}
+
 /** A survey submission encrypted by our encryptor to `publicKey` for form version `version`, as Collect would send it. */
-export async function encryptedSurvey(publicKey: string, version: string, instanceId: string, district: string, photo: Buffer) {
-  const submissionXml = Buffer.from(surveyXml('survey', instanceId, { district, photo: 'photo.jpg' }, undefined, version));
+export async function encryptedSurvey(publicKey: string, version: string, instanceId: string, district: string, photo: Buffer, answers: Answers = {}) {
+  const submissionXml = Buffer.from(surveyXml('survey', instanceId, { ...answers, district, photo: 'photo.jpg' }, undefined, version));
   const encrypted = await encryptSubmission({ formId: 'survey', version, instanceId, publicKey: await loadPublicKey(publicKey), submissionXml, media: [{ name: 'photo.jpg', data: photo }] });
   return { ...encrypted, submissionXml };
 }

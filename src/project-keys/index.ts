@@ -5,5 +5,5 @@
 export { projectKeyRoutes } from './routes.js';
 export { encryptionStatus, withProjectKey } from './service.js';
 export type { KeyScope, KeySetup } from './service.js';
-export { decryptSubmissionsOnServer } from './server-decrypt.js';
-export type { ServerDecryptedSubmission } from './server-decrypt.js';
+export { unlockOnServer } from './server-decrypt.js';
+export type { DecryptedEnvelope, DecryptedMedia, ServerDecryptor, StoredEnvelope } from './server-decrypt.js';

@@ -42,7 +42,7 @@ export const KeySetupBody = Type.Object(
 export const EnableBody = Type.Object(
   {
     ...KeySetupBody.properties,
-    allowServerDecryption: Type.Optional(Type.Boolean({ description: 'Allow exports to carry the passphrase for decryption on the server (off unless given).' })),
+    allowServerDecryption: Type.Optional(Type.Boolean({ description: 'Allow exports to carry the passphrase for decryption on the server (ODK Central\'s way); true unless given as false.' })),
   },
   { additionalProperties: false },
 );

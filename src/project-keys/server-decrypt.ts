@@ -1,18 +1,21 @@
 /*
- * Decryption on the server, for deployments that want ODK Central's way (an export request that
- * carries the passphrase). Off unless the project allows it. The passphrase arrives in a request
- * body, is used here to unwrap the project's keys (or the caller's own key and the copies sealed
- * for them) in memory, and goes no further: it is not stored, logged or put in an error. Each use
- * is audited as `key.unlock_on_server`.
+ * Decryption on the server, for deployments that want ODK Central's way: an export request that
+ * carries the passphrase in its POST body (src/exports). Allowed unless the project forbids it.
+ * `unlockOnServer` uses the passphrase to unwrap keys in memory and lets it go no further: it is
+ * not stored, logged, audited or put in an error, and what it returns holds only the unwrapped
+ * keys, for the one export that asked. Every attempt is audited: `key.unlock_on_server`, or
+ * `key.unlock_on_server_failed` with the reason.
  *
- * Submissions come out one at a time, in `_id` order, as the caller may see them (row filters
- * apply): the decrypted submission XML, the element-signature verdict, and for each attachment a
- * function that streams its plaintext. The verdict is computed by streaming every attachment
- * once (hash only), so memory stays flat however large the media; reading media to export it
- * decrypts it again.
+ * Which keys a passphrase may open follows what each person could open in their browser: the
+ * project's passphrase-wrapped keys for the owner (who alone is given them), and otherwise the
+ * person's own key and the copies of project keys sealed to it. So the export route is no
+ * oracle for guessing the owner's passphrase for someone who could not fetch the wrapped key.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { can } from '../access/index.js';
+import { recordAudit } from '../audit/index.js';
+import type { BlobStore } from '../blobs/index.js';
 import {
   CryptoError,
   SubmissionDecryptor,
@@ -20,130 +23,195 @@ import {
   openSealedPrivateKey,
   parseEncryptedManifest,
   unwrapPrivateKey,
-  type FileDecryptor,
   type OdkPrivateKey,
   type SignatureVerdict,
 } from '../crypto/index.js';
-import { recordAudit } from '../audit/index.js';
 import { AppError } from '../server/errors.js';
-import { attachmentsByVersion, listSubmissions, openFormData, type FormData } from '../submissions/index.js';
+import { DEFAULT_XML_LIMITS } from '../xform/index.js';
 import * as q from './queries.js';
 import type { KeyScope } from './service.js';
 
-export interface ServerDecryptedSubmission {
-  /** The submission's `_id` and instanceID (of its first version, which names it). */
-  id: number;
+/** An encrypted submission as stored: its manifest and the files that came with it. */
+export interface StoredEnvelope {
   instanceId: string;
-  encrypted: boolean;
-  /** The plaintext submission XML (as received, for a submission that was not encrypted). */
+  /** Blob of the manifest (the submission version's XML). */
+  manifestBlob: string;
+  /** Received files by name (`photo.jpg.enc`, `submission.xml.enc`) to their blob ids. */
+  files: ReadonlyMap<string, string>;
+}
+
+export interface DecryptedEnvelope {
+  /** The plaintext submission XML. */
   submissionXml: Uint8Array;
-  /** null for a submission that was not encrypted. */
-  signature: SignatureVerdict | null;
-  /** Attachments by original name (`.enc` removed), each read as a stream of plaintext. */
-  media: Array<{ name: string; read: () => AsyncIterable<Uint8Array> }>;
+  signature: SignatureVerdict;
 }
 
-const PAGE = 100;
+export interface DecryptedMedia {
+  /** The file's name as the phone had it (`.enc` removed). */
+  name: string;
+  read(): Readable;
+}
 
-export async function* decryptSubmissionsOnServer(scope: KeyScope, xmlFormId: string, passphrase: string): AsyncGenerator<ServerDecryptedSubmission> {
-  const keys = await unlockOnServer(scope, xmlFormId, passphrase);
-  const data = await openFormData(scope, xmlFormId);
-  let cursor: string | undefined;
-  do {
-    const page = await listSubmissions(data, { limit: PAGE, cursor });
-    const files = await attachmentsByVersion(data, page.rows.map((r) => r.version_id));
-    for (const row of page.rows) {
-      const blobs = new Map((files.get(row.version_id) ?? []).flatMap((f) => (f.blob_id === null ? [] : [[f.name, f.blob_id] as const])));
-      const xml = await buffer(await scope.ctx.blobs.get(row.xml_blob));
-      if (row.encrypted !== 1) {
-        yield { id: row.id, instanceId: row.root_instance_id, encrypted: false, submissionXml: xml, signature: null, media: [...blobs].map(([name, blob]) => ({ name, read: () => streamBlob(data, blob) })) };
-        continue;
+/**
+ * The decrypted submission XML is held in memory to be parsed, so it gets the bound the XML
+ * parser puts on it anyway; media files are streamed and need none.
+ */
+const MAX_SUBMISSION_XML_BYTES = DEFAULT_XML_LIMITS.maxBytes;
+
+/** Keys unlocked on the server for one export; they live as long as it does, in memory only. */
+export class ServerDecryptor {
+  readonly #keys: readonly OdkPrivateKey[];
+  readonly #blobs: BlobStore;
+
+  constructor(keys: readonly OdkPrivateKey[], blobs: BlobStore) {
+    this.#keys = keys;
+    this.#blobs = blobs;
+  }
+
+  /**
+   * The submission XML and the signature verdict. The verdict needs every file's plaintext MD5,
+   * so each media file is streamed through once (hashed, not kept): memory stays flat however
+   * large the media. `key.undecryptable_submission` (with the reason) when it cannot be done.
+   */
+  async decrypt(envelope: StoredEnvelope): Promise<DecryptedEnvelope> {
+    return undecryptableOn(envelope, async () => {
+      const decryptor = await this.#open(envelope);
+      const { manifest } = decryptor;
+      const md5s = new Map<string, string>();
+      const xml: Uint8Array[] = [];
+      for (const name of decryptor.files) {
+        const isXml = name === manifest.encryptedXmlFile;
+        const fileDecryptor = decryptor.fileDecryptor(name);
+        let size = 0;
+        for await (const chunk of cipherChunks(fileDecryptor, await this.#file(envelope, name))) {
+          if (!isXml) continue;
+          size += chunk.length;
+          if (size > MAX_SUBMISSION_XML_BYTES) throw new CryptoError('crypto.bad_input', `its submission XML is larger than ${MAX_SUBMISSION_XML_BYTES} bytes.`);
+          xml.push(chunk);
+        }
+        md5s.set(name, fileDecryptor.md5Hex);
       }
-      yield await decryptOne(data, row.id, row.root_instance_id, xml, blobs, keys);
-    }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
+      return { submissionXml: Buffer.concat(xml), signature: await decryptor.signature(md5s) };
+    });
+  }
+
+  /** The submission's media files, each decrypted as it is read. */
+  async media(envelope: StoredEnvelope): Promise<DecryptedMedia[]> {
+    return undecryptableOn(envelope, async () => {
+      const decryptor = await this.#open(envelope);
+      for (const name of decryptor.manifest.mediaFiles) if (!envelope.files.has(name)) throw missing(name);
+      return decryptor.manifest.mediaFiles.map((name) => ({
+        name: name.slice(0, -'.enc'.length),
+        read: () => Readable.from(this.#plaintext(decryptor, envelope, name)),
+      }));
+    });
+  }
+
+  async *#plaintext(decryptor: SubmissionDecryptor, envelope: StoredEnvelope, name: string): AsyncGenerator<Uint8Array> {
+    yield* cipherChunks(decryptor.fileDecryptor(name), await this.#file(envelope, name));
+  }
+
+  async #open(envelope: StoredEnvelope): Promise<SubmissionDecryptor> {
+    const manifest = parseEncryptedManifest(await buffer(await this.#blobs.get(envelope.manifestBlob)));
+    return SubmissionDecryptor.open(manifest, this.#keys);
+  }
+
+  #file(envelope: StoredEnvelope, name: string): Promise<Readable> {
+    const blob = envelope.files.get(name);
+    if (blob === undefined) throw missing(name);
+    return this.#blobs.get(blob);
+  }
 }
 
-async function decryptOne(data: FormData, id: number, instanceId: string, manifestXml: Uint8Array, blobs: ReadonlyMap<string, string>, keys: readonly OdkPrivateKey[]): Promise<ServerDecryptedSubmission> {
+function missing(name: string): CryptoError {
+  return new CryptoError('crypto.missing_file', `${name} has not been received.`);
+}
+
+async function undecryptableOn<T>(envelope: StoredEnvelope, work: () => Promise<T>): Promise<T> {
   try {
-    const manifest = parseEncryptedManifest(manifestXml);
-    const decryptor = await SubmissionDecryptor.open(manifest, keys);
-    const open = (name: string): Promise<Readable> => {
-      const blob = blobs.get(name);
-      if (blob === undefined) throw new CryptoError('crypto.missing_file', `${name} of submission ${instanceId} has not been received.`);
-      return data.scope.ctx.blobs.get(blob);
-    };
-    const md5s = new Map<string, string>();
-    const drain = async (name: string): Promise<Uint8Array[]> => {
-      const fileDecryptor = decryptor.fileDecryptor(name);
-      const kept: Uint8Array[] = [];
-      for await (const chunk of cipherChunks(fileDecryptor, await open(name))) if (name === manifest.encryptedXmlFile) kept.push(chunk);
-      md5s.set(name, fileDecryptor.md5Hex);
-      return kept;
-    };
-    for (const name of manifest.mediaFiles) await drain(name);
-    const submissionXml = Buffer.concat(await drain(manifest.encryptedXmlFile));
-    const signature = await decryptor.signature(md5s);
-    const media = manifest.mediaFiles.map((name) => ({
-      name: name.slice(0, -'.enc'.length),
-      read: async function* (): AsyncGenerator<Uint8Array> {
-        const fileDecryptor: FileDecryptor = decryptor.fileDecryptor(name);
-        yield* cipherChunks(fileDecryptor, await open(name));
-      },
-    }));
-    return { id, instanceId, encrypted: true, submissionXml, signature, media };
+    return await work();
   } catch (err) {
-    if (err instanceof CryptoError) throw new AppError('key.undecryptable_submission', `Submission ${instanceId}: ${err.message}`);
+    if (err instanceof CryptoError) throw new AppError('key.undecryptable_submission', `Submission ${envelope.instanceId}: ${err.message}`);
     throw err;
   }
 }
 
-async function* streamBlob(data: FormData, blobId: string): AsyncGenerator<Uint8Array> {
-  yield* await data.scope.ctx.blobs.get(blobId);
+/**
+ * One unwrap at a time in this process: each scrypt run holds 128 MiB and takes seconds of CPU,
+ * so a burst of export requests queues here rather than exhausting the server's memory.
+ */
+let unwrapping: Promise<unknown> = Promise.resolve();
+
+function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = unwrapping.then(work, work);
+  unwrapping = run.catch(() => undefined);
+  return run;
 }
 
-/** Every project key the passphrase opens: the project's wrapped keys, or the caller's own key and their copies. */
-async function unlockOnServer(scope: KeyScope, xmlFormId: string, passphrase: string): Promise<OdkPrivateKey[]> {
+/**
+ * Every project key the passphrase opens, for an export of `xmlFormId`. Refused, before any
+ * key is tried, when the project is not encrypted, forbids decryption on the server, or holds no
+ * key the caller could open.
+ */
+export async function unlockOnServer(scope: KeyScope, xmlFormId: string, passphrase: string): Promise<ServerDecryptor> {
+  const db = scope.ctx.database.db;
+  const event = { ...scope.source, projectId: scope.access.projectId, resource: { type: 'form', id: xmlFormId } };
+  try {
+    const keys = await oneAtATime(() => openableKeys(scope, passphrase));
+    await recordAudit(db, { ...event, action: 'key.unlock_on_server', details: { keyIds: keys.map((k) => k.id) } });
+    return new ServerDecryptor(keys.map((k) => k.key), scope.ctx.blobs);
+  } catch (err) {
+    if (err instanceof AppError) await recordAudit(db, { ...event, action: 'key.unlock_on_server_failed', details: { reason: err.code } });
+    throw err;
+  }
+}
+
+async function openableKeys(scope: KeyScope, passphrase: string): Promise<Array<{ id: number; key: OdkPrivateKey }>> {
   const db = scope.ctx.database.db;
   const settings = await q.findEncryption(db, scope.access);
   if (!settings) throw new AppError('key.not_enabled');
   if (settings.allow_server_decryption !== 1) throw new AppError('key.server_decryption_forbidden');
   const projectKeys = await q.listKeys(db, scope.access);
-  const wrapped = projectKeys.flatMap((k) => (k.wrapped_private_key === null ? [] : [{ id: k.id, blob: k.wrapped_private_key }]));
-  const userId = scope.source.actor?.kind === 'user' ? scope.source.actor.userId : null;
-  const ownKey = userId === null ? undefined : await q.findUserKey(db, userId);
-  if (wrapped.length === 0 && !ownKey) throw new AppError('key.self_managed');
+  if (projectKeys.every((k) => k.wrapped_private_key === null)) throw new AppError('key.self_managed');
+
+  const actor = scope.source.actor;
+  const userId = actor?.kind === 'user' ? actor.userId : null;
+  const owner = actor !== undefined && can(actor, 'project.transfer', { project: scope.access });
+  const wrapped = owner ? projectKeys.flatMap((k) => (k.wrapped_private_key === null ? [] : [{ id: k.id, blob: k.wrapped_private_key }])) : [];
+  const copies = userId === null ? [] : await q.grantsOfUser(db, scope.access, userId);
+  const ownKey = copies.length === 0 || userId === null ? undefined : await q.findUserKey(db, userId);
+  if (wrapped.length === 0 && !ownKey) throw new AppError('key.no_key_copy');
 
   const unlocked: Array<{ id: number; key: OdkPrivateKey }> = [];
   for (const { id, blob } of wrapped) {
     const key = await unwrapOrNull(blob, passphrase);
     if (key) unlocked.push({ id, key });
   }
-  if (unlocked.length === 0 && ownKey && userId !== null) {
+  if (unlocked.length === 0 && ownKey) {
     const own = await unwrapOrNull(ownKey.wrapped_private_key, passphrase);
     if (own) {
-      for (const copy of await q.grantsOfUser(db, scope.access, userId)) {
-        unlocked.push({ id: copy.project_key_id, key: await openSealedPrivateKey(copy.sealed_private_key, own) });
-      }
+      for (const copy of copies) unlocked.push({ id: copy.project_key_id, key: await keyOrRefusal(() => openSealedPrivateKey(copy.sealed_private_key, own), 'key.bad_sealed_key') });
     }
   }
   if (unlocked.length === 0) throw new AppError('key.wrong_passphrase');
-  await recordAudit(db, {
-    ...scope.source,
-    action: 'key.unlock_on_server',
-    projectId: scope.access.projectId,
-    resource: { type: 'form', id: xmlFormId },
-    details: { keyIds: unlocked.map((u) => u.id) },
-  });
-  return unlocked.map((u) => u.key);
+  return unlocked;
 }
 
 async function unwrapOrNull(blob: string, passphrase: string): Promise<OdkPrivateKey | null> {
   try {
-    return await unwrapPrivateKey(blob, passphrase);
+    return await keyOrRefusal(() => unwrapPrivateKey(blob, passphrase), 'key.bad_wrapped_key');
   } catch (err) {
-    if (err instanceof CryptoError && err.code === 'crypto.wrong_passphrase') return null;
+    if (err instanceof AppError && err.code === 'key.wrong_passphrase') return null;
+    throw err;
+  }
+}
+
+/** Key material the server checked when it was stored, and which is refused all the same if it no longer reads. */
+async function keyOrRefusal(open: () => Promise<OdkPrivateKey>, code: 'key.bad_wrapped_key' | 'key.bad_sealed_key'): Promise<OdkPrivateKey> {
+  try {
+    return await open();
+  } catch (err) {
+    if (err instanceof CryptoError) throw new AppError(err.code === 'crypto.wrong_passphrase' ? 'key.wrong_passphrase' : code, err.message);
     throw err;
   }
 }

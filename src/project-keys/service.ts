@@ -101,9 +101,14 @@ export async function encryptionStatus(scope: KeyScope) {
   };
 }
 
-/** Turns encryption on: the key becomes active and every form is given it (new versions, published at once). */
+/**
+ * Turns encryption on: the key becomes active and every form is given it (new versions, published
+ * at once). Decryption on the server is allowed unless the owner says otherwise: the issue keeps it
+ * available, as ODK Central has it, with a project setting to forbid it.
+ */
 export async function enableEncryption(scope: KeyScope, setup: KeySetup & { allowServerDecryption?: boolean }): Promise<{ keyId: number; rekeyedForms: string[] }> {
   const db = scope.ctx.database.db;
+  const allowServerDecryption = setup.allowServerDecryption ?? true;
   if (await q.findEncryption(db, scope.access)) throw new AppError('key.already_enabled');
   const checked = await checkedSetup(setup);
   const now = new Date();
@@ -111,10 +116,10 @@ export async function enableEncryption(scope: KeyScope, setup: KeySetup & { allo
   const plans = await planRekey(scope, checked.publicKey, suffix, new Set());
   return db.transaction().execute(async (trx) => {
     if (await q.findEncryption(trx, scope.access)) throw new AppError('key.already_enabled');
-    await q.insertEncryption(trx, scope.access, { allow_server_decryption: setup.allowServerDecryption ? 1 : 0, enabled_by: userIdOf(scope), enabled_at: now.toISOString() });
+    await q.insertEncryption(trx, scope.access, { allow_server_decryption: allowServerDecryption ? 1 : 0, enabled_by: userIdOf(scope), enabled_at: now.toISOString() });
     const keyId = await insertKey(trx, scope, checked, suffix, now);
     await applyRekey(scope, trx, plans);
-    await audit(scope, trx, 'key.enable', { keyId, selfManaged: checked.wrapped === null, allowServerDecryption: setup.allowServerDecryption === true, forms: plans.map((p) => p.form.xml_form_id) });
+    await audit(scope, trx, 'key.enable', { keyId, selfManaged: checked.wrapped === null, allowServerDecryption, forms: plans.map((p) => p.form.xml_form_id) });
     return { keyId, rekeyedForms: plans.map((p) => p.form.xml_form_id) };
   });
 }

@@ -23,6 +23,7 @@ const NewPublicLink = Type.Object({
   link: PublicLinkView,
   token: Type.String({ description: 'The link token (fk_pub_…). Shown this once; only its hash is kept.' }),
   serverUrl: Type.String({ description: 'The OpenRosa server URL for Collect or a web-form client; it contains the token.' }),
+  fillUrl: Type.String({ description: 'The web page where anyone holding the link fills in the form in a browser; the token is in its fragment.' }),
 });
 const CreateBody = Type.Object(
   {

@@ -17,6 +17,7 @@ import type { Tables } from '../db/tables.js';
 import { findForm, type FormRow } from '../forms/queries.js';
 import { openRosaBase } from '../openrosa/discovery.js';
 import { AppError } from '../server/errors.js';
+import { fillUrl } from '../web/fill-url.js';
 import * as q from './queries.js';
 import type { PublicLinkRow } from './queries.js';
 
@@ -53,6 +54,8 @@ export interface NewPublicLink {
   token: string;
   /** The OpenRosa server URL to give Collect or a web-form client; it contains the token. */
   serverUrl: string;
+  /** The web page where anyone holding the link fills in the form in a browser (token in the fragment). */
+  fillUrl: string;
 }
 
 export interface PublicLinkRequest {
@@ -142,6 +145,7 @@ export async function createPublicLink(
     link: present({ ...row, id }, form.xml_form_id, username(source), now),
     token,
     serverUrl: openRosaBase(publicUrl, scope.projectId, token),
+    fillUrl: fillUrl(publicUrl, scope.projectId, form.xml_form_id, token),
   };
 }
 

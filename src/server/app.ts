@@ -6,11 +6,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import secureJsonParse from 'secure-json-parse';
-import { AppError, toProblem } from './errors.js';
+import { AppError, retryAfterSeconds, toProblem } from './errors.js';
 import { classify } from './classify.js';
 import { redactUrl } from './logger.js';
 import { RouteRegistry } from './route-registry.js';
 import type { App, AppContext } from './context.js';
+import type { HttpSettings } from '../config/config.js';
 import { healthRoutes } from '../health/routes.js';
 import { formRoutes } from '../forms/routes.js';
 import { accountRoutes } from '../accounts/routes.js';
@@ -57,8 +58,12 @@ export async function buildServer(ctx: AppContext, logger: Logger, routes: reado
     bodyLimit: ctx.config.bodyLimit,
     trustProxy: ctx.config.trustProxy,
     return503OnClosing: true,
+    ...connectionLimits(ctx.config.http),
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
+
+  // Connections beyond the limit are closed as they arrive, before they cost a parser or a request.
+  app.server.maxConnections = ctx.config.http.maxConnections;
 
   const registry = new RouteRegistry();
   registry.attach(app);
@@ -169,6 +174,25 @@ export async function buildServer(ctx: AppContext, logger: Logger, routes: reado
   return { app, registry };
 }
 
+/**
+ * Fastify leaves Node's request timeout off and sockets without an idle timeout, so a client that
+ * dribbles its headers or body a byte at a time could hold a connection (and its memory) for ever.
+ * Node checks the header and request deadlines every `connectionsCheckingInterval`, so a deadline is
+ * enforced within a quarter of the headers timeout (at most 5 s) of passing.
+ */
+function connectionLimits(limits: HttpSettings) {
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+  };
+}
+
 /** JSON bodies are parsed with keys that could pollute prototypes refused, not silently dropped. */
 function parseJsonBody(body: string): unknown {
   if (body.length === 0) throw new AppError('request.malformed_json', 'The body is empty.');
@@ -181,6 +205,8 @@ function parseJsonBody(body: string): unknown {
 }
 
 function sendError(error: AppError, request: FastifyRequest, reply: FastifyReply) {
+  const retryAfter = retryAfterSeconds(error.code);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   return reply
     .status(error.status)
     .type('application/problem+json; charset=utf-8')

@@ -27,6 +27,8 @@ export const errorCatalogue = {
   'device.token_refused': { status: 403, title: 'This device token is unknown, revoked or expired; ask a project manager for a new one.' },
   'device.wrong_project': { status: 403, title: 'This device token belongs to a different project.' },
   'device.not_found': { status: 404, title: 'This project has no device with that id.' },
+  'device.inactive': { status: 409, title: 'This device is revoked or expired, so its code would not work; create a new device for the phone.' },
+  'device.settings_unavailable': { status: 409, title: "This device's token was not kept (it was made before codes could be shown again, or the server secret has changed since); create a new device for the phone." },
   'public_link.refused': { status: 403, title: 'This public link is unknown, revoked, expired or already used; ask whoever shared it for a new one.' },
   'public_link.wrong_project': { status: 403, title: 'This public link belongs to a different project.' },
   'public_link.not_found': { status: 404, title: 'This form has no public link with that id.' },
@@ -41,6 +43,9 @@ export const errorCatalogue = {
   'user.username_taken': { status: 409, title: 'That username is already in use.' },
   'user.email_taken': { status: 409, title: 'That email address is already in use.' },
   'user.owns_projects': { status: 409, title: 'This account owns projects; transfer them before deleting it.' },
+  'user.not_found': { status: 404, title: 'There is no account with that id.' },
+  'user.disabled': { status: 409, title: 'This account is disabled; enable it first.' },
+  'user.self_change': { status: 409, title: 'You cannot disable your own account or remove your own administrator role; ask another administrator.' },
   'user.two_factor_already_enabled': { status: 409, title: 'Two-factor authentication is already on.' },
   'user.two_factor_not_enrolling': { status: 409, title: 'Start two-factor enrolment before confirming it.' },
   'user.two_factor_not_enabled': { status: 409, title: 'Two-factor authentication is not on.' },
@@ -115,9 +120,15 @@ export const errorCatalogue = {
   'export.setting_not_found': { status: 404, title: 'This form has no saved export setting with that id.' },
   'export.job_not_found': { status: 404, title: 'This project has no export job with that id.' },
   'export.not_ready': { status: 409, title: 'The export job has not finished, failed, or its file has expired.' },
+  'export.passphrase_in_url': { status: 400, title: 'A passphrase never goes in a URL (addresses end up in logs, browser history and proxies); send it in the JSON body of a POST to the export address.' },
+  'export.decrypt_direct_only': { status: 400, title: 'Export jobs cannot decrypt: the passphrase would have to be stored until the job runs, and it never is. Decrypted exports are direct downloads (POST …/export.{format} with the passphrase).' },
   'route.not_found': { status: 404, title: 'There is nothing at this address.' },
   'route.method_not_allowed': { status: 405, title: 'This address does not accept that method.' },
   'server.not_ready': { status: 503, title: 'The server is not ready to serve requests.' },
+  // Faults of what the server stands on (src/server/classify.ts): temporary, so clients retry.
+  'server.database_unavailable': { status: 503, title: 'The database cannot be reached, is refusing writes or is too busy at the moment, so this request was not completed; try again in a minute.' },
+  'server.storage_unavailable': { status: 503, title: "The server's storage is refusing writes (read-only or failing disk), so this request was not completed; try again later." },
+  'server.storage_full': { status: 507, title: "The server's disk is full, so this request was not completed; try again once an administrator has freed space." },
   'server.internal': { status: 500, title: 'Something went wrong on the server; it has been logged.' },
   'job.not_found': { status: 404, title: 'There is no such job, or you may not see it.' },
   'job.not_cancellable': { status: 409, title: 'The job has already finished, so it cannot be cancelled.' },
@@ -133,12 +144,13 @@ export const errorCatalogue = {
   'backup.count_mismatch': { status: 422, title: 'The restored rows do not match the counts the backup recorded.' },
   'backup.integrity_failed': { status: 422, title: 'The restored database failed an integrity check.' },
   'backup.schema_newer': { status: 422, title: 'The backup was made by a newer Fieldkeep with migrations this version does not have; upgrade first.' },
-  'backup.schema_mismatch': { status: 409, title: 'The target database is already migrated past the backup; restore into a new, empty database.' },
   'backup.target_not_empty': { status: 409, title: 'The target already holds data; restore only into an empty instance (or pass --force to replace it).' },
   'backup.encryption_required': { status: 400, title: 'Give at least one age recipient or a passphrase (or explicitly ask for an unencrypted backup).' },
   'backup.bad_recipient': { status: 400, title: 'An age recipient is not a valid public key (age1…).' },
   'backup.bad_identity': { status: 400, title: 'The identity file holds no valid age secret key (AGE-SECRET-KEY-1…).' },
   'backup.no_schedule': { status: 409, title: 'Backups are not configured on this server (set FIELDKEEP_BACKUP_RECIPIENTS or FIELDKEEP_BACKUP_PASSPHRASE).' },
+  'backup.bad_location': { status: 400, title: 'The backup location is neither a directory nor s3://bucket/prefix.' },
+  'backup.storage_failed': { status: 502, title: 'The storage holding the backups (S3-compatible service) refused or failed a request.' },
   // End-to-end encrypted projects (src/project-keys, src/crypto).
   'key.already_enabled': { status: 409, title: 'This project is already encrypted; rotate its key instead.' },
   'key.not_enabled': { status: 409, title: 'This project is not encrypted.' },
@@ -152,12 +164,30 @@ export const errorCatalogue = {
   'key.server_decryption_forbidden': { status: 403, title: 'This project forbids decryption on the server; decrypt in your browser or with `fieldkeep decrypt`.' },
   'key.self_managed': { status: 409, title: 'This project\'s key is self-managed (only its public key is on the server), so the server cannot decrypt.' },
   'key.wrong_passphrase': { status: 400, title: 'The passphrase does not unlock any of this project\'s keys.' },
+  'key.no_key_copy': { status: 403, title: 'You hold no copy of this project\'s key: ask its owner to share it with you (your own passphrase then unlocks it).' },
   'key.undecryptable_submission': { status: 422, title: 'A submission could not be decrypted: its files are missing or altered, or it was encrypted to a key the project does not hold.' },
   'key.form_not_keyable': { status: 422, title: 'The project\'s public key could not be put into this form; see the detail.' },
   'submission.encrypted_not_filterable': { status: 409, title: 'The form has encrypted submissions, whose answers the server cannot read, so it cannot filter on answers; filter on system fields, or decrypt and filter in the browser.' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
+
+/**
+ * Seconds a client is asked to wait (`Retry-After`) before repeating a request refused for a
+ * temporary fault of the server's own; undefined for every other error.
+ */
+export function retryAfterSeconds(code: ErrorCode): number | undefined {
+  switch (code) {
+    case 'server.not_ready':
+    case 'server.database_unavailable':
+    case 'server.storage_unavailable':
+      return 30;
+    case 'server.storage_full':
+      return 300;
+    default:
+      return undefined;
+  }
+}
 
 export class AppError extends Error {
   readonly status: number;

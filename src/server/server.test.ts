@@ -207,7 +207,8 @@ describe('route declarations', () => {
       app.get('/api/test/undeclared', async () => ({}));
     };
     const ctx = { config: {} as never, database: {} as never, blobs: {} as never };
-    await expect(buildServer({ ...ctx, config: { bodyLimit: 1024, trustProxy: false } as never }, createLogger('silent'), [undeclared])).rejects.toThrow(
+    const { loadConfig } = await import('../config/config.js');
+    await expect(buildServer({ ...ctx, config: loadConfig({ cwd: process.cwd(), env: {} }) }, createLogger('silent'), [undeclared])).rejects.toThrow(
       /GET \/api\/test\/undeclared/,
     );
   });

@@ -4,7 +4,7 @@ import { describeDatabase } from '../config/config.js';
 import { ensureSecretKey } from '../config/secret-key.js';
 import { migrateToLatest, openDatabase, type Database } from '../db/database.js';
 import { buildServer, type RouteModule } from './app.js';
-import { openBlobStore } from '../blobs/index.js';
+import { blobDirectory, openBlobStore, registerServer } from '../blobs/index.js';
 import type { App, AppContext } from './context.js';
 import type { RouteRegistry } from './route-registry.js';
 import { createLogger } from './logger.js';
@@ -33,6 +33,7 @@ export async function startServer(baseConfig: Config, options: StartOptions = {}
   const logger = createLogger(baseConfig.logLevel, options.logDestination);
   const config = ensureSecretKey(baseConfig);
   const blobs = openBlobStore(config);
+  const unregister = registerServer(blobDirectory(config));
   const database = openDatabase(config);
   try {
     const { applied } = await migrateToLatest(database);
@@ -48,10 +49,11 @@ export async function startServer(baseConfig: Config, options: StartOptions = {}
     // Background jobs start once the server listens and stop (their signals aborted) before the database closes.
     const jobs = startJobRunner(ctx, jobKinds, logger);
     let stopping: Promise<void> | undefined;
-    const stop = () => (stopping ??= Promise.all([app.close(), jobs.stop()]).then(() => database.close()));
+    const stop = () => (stopping ??= Promise.all([app.close(), jobs.stop()]).then(() => database.close()).finally(unregister));
     return { app, database, logger, url, registry, stop };
   } catch (err) {
     await database.close();
+    unregister();
     throw err;
   }
 }

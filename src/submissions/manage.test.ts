@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../test/support/databases.js';
@@ -6,7 +5,7 @@ import { runFieldkeep } from '../../test/support/fieldkeep-cli.js';
 import { call } from '../../test/support/http.js';
 import { useTestServer } from '../../test/support/server.js';
 import { createTestUser, testUserSettings, type TestUser } from '../../test/support/test-users.js';
-import { FsBlobStore } from '../blobs/index.js';
+import { openBlobStore, type FsBlobStore } from '../blobs/index.js';
 import { ensureSecretKey } from '../config/secret-key.js';
 import { collectHeaders, multipartBody, send, type Part } from '../openrosa/submission-client.test-support.js';
 import { KAT_INSTANCE_ID, katXForm, postKatEnvelope } from '../project-keys/encrypted-fixtures.test-support.js';
@@ -103,7 +102,7 @@ describeEachDatabase('Submission review, edits and trash', (kind) => {
       const response = await fetch(`${env().url}/api/v1/projects/${projectId}/forms?publish=true`, { method: 'POST', headers: { ...owner.headers, 'content-type': 'application/xml' }, body: xml });
       expect(response.status).toBe(201);
     }
-    blobs = new FsBlobStore(path.join(env().config.dataDir, 'blobs'), ensureSecretKey(env().config).secretKey as string);
+    blobs = openBlobStore(ensureSecretKey(env().config));
   });
 
   describe('review', () => {

@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App, AppContext } from '../server/context.js';
+import { tileOrigin } from '../config/config.js';
 import { AppError } from '../server/errors.js';
 import { loadSpa, type SpaFile } from './spa.js';
 import { storageOf } from './storage.js';
@@ -27,6 +28,38 @@ export const SPA_CONTENT_SECURITY_POLICY = [
   "style-src 'self'",
 ].join('; ');
 
+/**
+ * The application's policy for this instance: the map's tiles are images from the origin the
+ * operator configured (FIELDKEEP_MAP_TILE_URL), so that origin, and only that one, joins
+ * `img-src`; without the setting, or with tiles on this server, the policy is the one above.
+ */
+export function spaContentSecurityPolicy(tileUrl: string | null): string {
+  const origin = tileUrl === null ? null : tileOrigin(tileUrl);
+  if (origin === null || origin === undefined) return SPA_CONTENT_SECURITY_POLICY;
+  return SPA_CONTENT_SECURITY_POLICY.replace("img-src 'self' data: blob:", `img-src 'self' data: blob: ${origin}`);
+}
+
+/**
+ * The form-filling page (/fill/…) only: ODK Web Forms compiles its XPath parser from WebAssembly
+ * (`'wasm-unsafe-eval'`, which allows compiling WebAssembly and nothing else; it is loaded from a
+ * `data:` URL), injects its styles and fonts from script (`'unsafe-inline'` styles, `data:`
+ * fonts), and shows chosen photos as `blob:` URLs. Scripts stay same-origin, with no eval.
+ */
+export const FILL_CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "base-uri 'self'",
+  "connect-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "object-src 'none'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "worker-src 'self'",
+].join('; ');
+
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 const notBuilt =
@@ -42,7 +75,21 @@ const Storage = Type.Object({
   }),
 });
 
+const InstanceLinks = Type.Object({
+  privacyUrl: Type.Union([Type.String(), Type.Null()], { description: 'The privacy policy (FIELDKEEP_PRIVACY_URL); null when not set.' }),
+  termsUrl: Type.Union([Type.String(), Type.Null()], { description: 'The terms of use (FIELDKEEP_TERMS_URL); null when not set.' }),
+  mapTileUrl: Type.Union([Type.String(), Type.Null()], { description: "The map's base layer, an XYZ template with {z}, {x} and {y} (FIELDKEEP_MAP_TILE_URL); null when the map has none." }),
+  mapTileAttribution: Type.Union([Type.String(), Type.Null()], { description: 'The credit shown under the base layer (FIELDKEEP_MAP_TILE_ATTRIBUTION); null when not set.' }),
+});
+
 export function webRoutes(app: App, ctx: AppContext): void {
+  // Public: the sign-in page shows these links before anyone is signed in.
+  app.get(
+    '/api/v1/instance/links',
+    { config: { permission: 'public' }, schema: { tags: ['instance'], summary: "The instance's privacy policy and terms of use, and the map's base layer, when the operator has set them.", response: { 200: InstanceLinks } } },
+    async () => ({ ...ctx.config.links, mapTileUrl: ctx.config.map.tileUrl, mapTileAttribution: ctx.config.map.tileAttribution }),
+  );
+
   app.get(
     '/api/v1/instance/storage',
     {
@@ -53,6 +100,7 @@ export function webRoutes(app: App, ctx: AppContext): void {
   );
 
   const spa = loadSpa();
+  const policy = spaContentSecurityPolicy(ctx.config.map.tileUrl);
   const hidden = { schema: { hide: true }, config: { permission: 'public' as const } };
 
   for (const page of SPA_PAGES) {
@@ -60,26 +108,43 @@ export function webRoutes(app: App, ctx: AppContext): void {
       const loaded = await spa;
       if (loaded === null) return reply.status(503).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(notBuilt);
       // The page names the current assets, so it is revalidated on every load (cheap: an ETag).
-      return sendFile(request, reply, loaded.index, 'no-cache');
+      return sendFile(request, reply, loaded.index, 'no-cache', policy);
+    });
+  }
+
+  // The form-filling page: its own page and policy, its service worker (fixed address, always
+  // revalidated so a release reaches it) and its web app manifest.
+  for (const page of ['/fill', '/fill/*']) {
+    app.get(page, hidden, async (request, reply) => {
+      const fill = (await spa)?.files.get('/fill.html');
+      if (fill === undefined) return reply.status(503).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(notBuilt);
+      return sendFile(request, reply, fill, 'no-cache', FILL_CONTENT_SECURITY_POLICY);
+    });
+  }
+  for (const [path, file] of [['/fill/sw.js', '/fill/sw.js'], ['/fill/manifest.webmanifest', '/fill.webmanifest']] as const) {
+    app.get(path, hidden, async (request, reply) => {
+      const found = (await spa)?.files.get(file);
+      if (found === undefined) throw new AppError('route.not_found');
+      return sendFile(request, reply, found, 'no-cache', FILL_CONTENT_SECURITY_POLICY);
     });
   }
 
   app.get('/assets/*', hidden, async (request, reply) => {
     const file = (await spa)?.files.get(request.url.split('?')[0]!);
     if (file === undefined) throw new AppError('route.not_found');
-    return sendFile(request, reply, file, IMMUTABLE);
+    return sendFile(request, reply, file, IMMUTABLE, policy);
   });
 
   app.get('/favicon.svg', hidden, async (request, reply) => {
     const file = (await spa)?.files.get('/favicon.svg');
     if (file === undefined) throw new AppError('route.not_found');
-    return sendFile(request, reply, file, 'public, max-age=86400');
+    return sendFile(request, reply, file, 'public, max-age=86400', policy);
   });
 }
 
-function sendFile(request: FastifyRequest, reply: FastifyReply, file: SpaFile, cacheControl: string) {
+function sendFile(request: FastifyRequest, reply: FastifyReply, file: SpaFile, cacheControl: string, policy: string) {
   reply
-    .header('content-security-policy', SPA_CONTENT_SECURITY_POLICY)
+    .header('content-security-policy', policy)
     .header('cache-control', cacheControl)
     .header('etag', file.etag)
     .header('vary', 'accept-encoding')

@@ -4,12 +4,16 @@
  * envelopes made by BouncyCastle (the known-answer vectors) and by our own encryptor, posted over
  * OpenRosa as ODK Collect posts them; listed by the server as metadata only; decrypted in the
  * browser and, downloaded as Briefcase lays them out, by `fieldkeep decrypt` — signatures valid.
+ * The browser's CSV and XLSX exports are built in a Web Worker; LibreOffice opens the XLSX.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Request } from 'playwright-core';
 import { bundleBrowserModule, openModulePage, type BrowserPage } from '../support/chromium.js';
 import { describeEachDatabase } from '../support/databases.js';
@@ -20,12 +24,22 @@ import { createTestUser, testUserSettings, type TestUser } from '../support/test
 import { parseEncryptedManifest } from '../../src/crypto/index.js';
 import { KAT_INSTANCE_ID, encryptedSurvey, katXForm, postEnvelope, postKatEnvelope, readVector, VECTORS } from '../../src/project-keys/encrypted-fixtures.test-support.js';
 import { newInstanceId, publishSurvey } from '../../src/submissions/data-fixtures.test-support.js';
+import { parseCsv } from '../../src/exports/export-fixtures.test-support.js';
+import { XLSX_TYPE } from '../../src/crypto/browser/xlsx-export.js';
 
 const PASSPHRASE = 'tundra saffron ledger 63 cobalt';
 const RECOVERY_PASSPHRASE = 'otter canyon mosaic 81 velvet';
 /** Tests that wrap or unwrap keys: each scrypt run takes seconds on a busy machine. */
 const SCRYPT_BOUND = { timeout: 120_000 };
 const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
+const run = promisify(execFile);
+
+/** LibreOffice's reading of a workbook: its first sheet converted to CSV (UTF-8, comma, "), parsed. */
+async function libreOfficeRows(dir: string, file: string): Promise<string[][]> {
+  const filter = 'csv:Text - txt - csv (StarCalc):44,34,76,1';
+  await run('libreoffice', [`-env:UserInstallation=file://${dir}/profile`, '--headless', '--convert-to', filter, '--outdir', dir, path.join(dir, file)], { timeout: 170_000 });
+  return parseCsv(readFileSync(path.join(dir, file.replace(/\.xlsx$/, '.csv')), 'utf8'));
+}
 
 /** What the page gives back from decrypting a form's submissions. */
 interface PageRecord {
@@ -105,7 +119,7 @@ describeEachDatabase('encrypted projects, browser and command line', (kind) => {
     const publicKey = (await call(api(`/projects/${projectId}/encryption`), 'GET', owner.headers)).body.keys[0].publicKey;
     for (const [index, photo] of photos.entries()) {
       const instanceId = newInstanceId();
-      const envelope = await encryptedSurvey(publicKey, survey.version, instanceId, index === 0 ? 'north' : 'south', photo);
+      const envelope = await encryptedSurvey(publicKey, survey.version, instanceId, index === 0 ? 'north' : 'south', photo, { age: index === 0 ? '31' : '7' });
       await postEnvelope(env(), projectId, owner, envelope.manifestXml, envelope.files);
       surveyIds.push(instanceId);
     }
@@ -171,6 +185,33 @@ describeEachDatabase('encrypted projects, browser and command line', (kind) => {
     expect(result.ticks, 'the page kept running while the worker exported').toBeGreaterThan(0);
   });
 
+  it('builds an XLSX of the decrypted submissions in a Web Worker, which LibreOffice opens with the values of the CSV', { timeout: 240_000 }, async () => {
+    const result = await browser.page.evaluate(async ({ base, headers, projectId, passphrase, workerSource }) => {
+      const F = (window as any).Fieldkeep;
+      const client = new F.FieldkeepClient({ baseUrl: base, headers });
+      const keys = await F.unlockProject(client, projectId, passphrase);
+      const worker = new Worker(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' })));
+      const request = { baseUrl: base, headers, projectId, formId: 'survey', keys };
+      const xlsx: Blob = await F.exportXlsxInWorker(worker, request);
+      const csv: Blob = await F.exportCsvInWorker(worker, request);
+      worker.terminate();
+      return { type: xlsx.type, xlsx: F.toBase64(new Uint8Array(await xlsx.arrayBuffer())), csv: await csv.text() };
+    }, { base: env().url, headers: owner.headers, projectId, passphrase: PASSPHRASE, workerSource: workerBundle });
+    expect(result.type).toBe(XLSX_TYPE);
+    const xlsx = Buffer.from(result.xlsx, 'base64');
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(xlsx as unknown as ArrayBuffer);
+    const sheet = workbook.getWorksheet('survey')!;
+    expect([sheet.getCell('E2').value, sheet.getCell('E3').value]).toEqual([31, 7]);
+
+    const dir = path.join(work, 'xlsx');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'survey.xlsx'), xlsx);
+    const csv = parseCsv(result.csv);
+    expect(csv.map((row) => [row[0], row[2], row[3], row[4]])).toEqual([['instanceID', '_signature', 'district', 'age'], [surveyIds[0], 'valid', 'north', '31'], [surveyIds[1], 'valid', 'south', '7']]);
+    expect(await libreOfficeRows(dir, 'survey.xlsx')).toEqual(csv);
+  });
+
   it('decrypts the same envelopes offline with `fieldkeep decrypt`, downloaded in a Briefcase layout', { timeout: 120_000 }, async () => {
     const download = async (formId: string): Promise<string> => {
       const dir = path.join(work, `download-${formId}`);
@@ -198,6 +239,61 @@ describeEachDatabase('encrypted projects, browser and command line', (kind) => {
     const withKey = await runFieldkeep(['decrypt', '--key', path.join(VECTORS, 'priv.pem'), '--in', await download('kat_form'), '--out', katOut], {});
     expect(withKey.stdout).toBe(`${KAT_INSTANCE_ID}  signature valid\n`);
     expect(readFileSync(path.join(katOut, KAT_INSTANCE_ID.replace(/:/g, '-'), 'photo.jpg')).equals(readVector('plain/photo.jpg'))).toBe(true);
+  });
+});
+
+/** Needs no server or database: the page is served at an address of its own, intercepted. */
+describe('the browser XLSX export at scale', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'fieldkeep-xlsx-load-'));
+  let browser: BrowserPage;
+  beforeAll(async () => {
+    browser = await openModulePage('http://fieldkeep.invalid', bundle);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('writes 100,000 submissions into an XLSX in a Web Worker while the page keeps running', { timeout: 300_000 }, async () => {
+    const loadWorker = await bundleBrowserModule('test/browser/xlsx-load-worker.support.ts', 'FieldkeepXlsxLoad');
+    const rows = 100_000;
+    const result = await browser.page.evaluate(async ({ source, rows }) => {
+      const F = (window as any).Fieldkeep;
+      const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+      const started = performance.now();
+      let last = started;
+      let longestPause = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        longestPause = Math.max(longestPause, now - last);
+        last = now;
+      }, 10);
+      const progress: number[] = [];
+      const done = await new Promise<{ file: Blob; rows: number }>((resolve, reject) => {
+        worker.onmessage = ({ data }) => {
+          if ('progress' in data) progress.push(data.progress);
+          else if ('error' in data) reject(new Error(data.error));
+          else resolve(data);
+        };
+        worker.postMessage({ rows });
+      });
+      const elapsed = performance.now() - started;
+      clearInterval(timer);
+      worker.terminate();
+      return { rows: done.rows, elapsed, longestPause, progress, file: F.toBase64(new Uint8Array(await done.file.arrayBuffer())) };
+    }, { source: loadWorker, rows });
+    expect(result.rows).toBe(rows);
+    expect(result.progress).toEqual(Array.from({ length: 10 }, (_, i) => (i + 1) * 10_000));
+    // The page's own timer kept firing throughout: it never waited on the worker's work.
+    expect(result.longestPause).toBeLessThan(Math.min(1000, result.elapsed / 4));
+
+    writeFileSync(path.join(work, 'load.xlsx'), Buffer.from(result.file, 'base64'));
+    expect((await run('unzip', ['-t', path.join(work, 'load.xlsx')])).stdout).toContain('No errors detected');
+    const opened = await libreOfficeRows(work, 'load.xlsx');
+    expect(opened).toHaveLength(rows + 1);
+    expect(opened[0]).toEqual(['instanceID', '_submission_time', '_signature', 'district', 'age', 'weight', 'note']);
+    expect(opened[rows]).toEqual(['uuid:000000100000', '2024-05-01T10:00:00', 'valid', 'south', String(100_000 % 90), String(100_000 / 8), 'note 100000, "quoted" & <marked>']);
+    expect(opened[7]![5]).toBe('0.875');
   });
 });
 

@@ -6,7 +6,6 @@
  * the data and cannot change it. Every screen is photographed at desktop and phone widths.
  */
 import { randomBytes } from 'node:crypto';
-import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeEachDatabase } from '../support/databases.js';
 import { call } from '../support/http.js';
@@ -16,7 +15,7 @@ import { totpCode } from '../../src/accounts/totp.js';
 import { collectHeaders, multipartBody, send } from '../../src/openrosa/submission-client.test-support.js';
 import { SPA_CONTENT_SECURITY_POLICY } from '../../src/web/routes.js';
 import { buildXlsx } from '../../src/xlsform/workbook/fixtures.test-support.js';
-import { ensureWebBuilt, openBrowser, screenshot, type WebBrowser } from './web-app.support.js';
+import { ensureWebBuilt, openBrowser, screenshot, signInAs, signOutOf, solidPng, type WebBrowser } from './web-app.support.js';
 
 const cellXml = (ref: string, text: string) => `<c r="${ref}" t="inlineStr"><is><t>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</t></is></c>`;
 function sheet(rows: string[][]): string {
@@ -44,24 +43,6 @@ const brokenForm = householdXlsx([
   ['select_one district', 'district', 'District', 'District'],
   ['no_such_type', 'people', 'People', 'Personnes'],
 ]);
-/** A plain PNG of one colour, as a phone's photo stand-in: the submission view shows it inline. */
-function solidPng(width: number, height: number, rgb: [number, number, number]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3).map((_, i) => rgb[i % 3]!)]);
-  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
-}
 const PNG = solidPng(320, 200, [70, 130, 110]);
 
 // A browser on a busy CI machine: each step of the story gets a minute.
@@ -95,24 +76,8 @@ describeEachDatabase('the web application in Chromium', (kind) => {
   const page = () => browser.page;
   const url = (path: string) => `${env().url}${path}`;
 
-  async function signIn(username: string, password: string, code?: () => string) {
-    await page().goto(url('/sign-in'));
-    await page().getByLabel('Username or email').fill(username);
-    await page().getByLabel('Password').fill(password);
-    await page().getByRole('button', { name: 'Sign in' }).click();
-    if (code !== undefined) {
-      await page().getByLabel('Code').waitFor();
-      await shoot('sign-in-code');
-      await page().getByLabel('Code').fill(code());
-      await page().getByRole('button', { name: 'Verify' }).click();
-    }
-    await page().getByRole('heading', { name: 'Projects' }).waitFor();
-  }
-
-  async function signOut() {
-    await page().getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
-    await page().getByRole('heading', { name: 'Sign in' }).waitFor();
-  }
+  const signIn = (username: string, password: string, code?: () => string) => signInAs(page(), env().url, username, password, code, () => shoot('sign-in-code'));
+  const signOut = () => signOutOf(page());
 
   it('serves the application with a strict policy, revalidated pages and immutable assets', async () => {
     const home = await fetch(url('/'), { headers: { 'accept-encoding': 'gzip' } });

@@ -3,6 +3,7 @@ import { defineComponent, Fragment, h, nextTick, watch } from 'vue';
 import { RouterLink, RouterView, useRouter } from 'vue-router';
 import { del } from './api.js';
 import { availableLocales, locale, t } from './i18n.js';
+import { instanceLinks } from './instance.js';
 import { session } from './session.js';
 
 export const App = defineComponent(() => {
@@ -66,6 +67,14 @@ export const App = defineComponent(() => {
       <main id="main" tabindex="-1">
         <RouterView />
       </main>
+      {instanceLinks.privacyUrl !== null || instanceLinks.termsUrl !== null ? (
+        <footer class="footer">
+          <nav aria-label={t('footer.label')} class="row">
+            {instanceLinks.privacyUrl !== null ? <a href={instanceLinks.privacyUrl} rel="noopener">{t('footer.privacy')}</a> : null}
+            {instanceLinks.termsUrl !== null ? <a href={instanceLinks.termsUrl} rel="noopener">{t('footer.terms')}</a> : null}
+          </nav>
+        </footer>
+      ) : null}
     </>
   );
 });

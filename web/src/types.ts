@@ -74,6 +74,8 @@ export interface Form {
   published: FormVersion | null;
   draft: FormVersion | null;
   media: MediaFile[];
+  /** Where members fill the form in a browser (a page of its own: open it with a full page load). */
+  fillUrl: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -145,6 +147,15 @@ export interface Device {
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** Whether its server URL and QR code can be shown again. */
+  settingsAvailable: boolean;
+}
+
+/** A device's settings for ODK Collect: at creation, or shown again. */
+export interface DeviceSettings {
+  device: Device;
+  serverUrl: string;
+  qrSvg: string;
 }
 
 export interface PublicLink {
@@ -171,4 +182,81 @@ export interface AuditEntry {
   projectId: number | null;
   details: unknown;
   hash: string;
+}
+
+export type ExportFormat = 'csv' | 'xlsx' | 'geojson' | 'zip';
+
+/** The export options the API takes (src/exports/options.ts); lists are comma-separated. */
+export interface ExportOptions {
+  values?: 'xml' | 'labels';
+  headers?: 'xml' | 'labels';
+  language?: string;
+  groupSeparator?: string;
+  groupNames?: boolean;
+  selectMultiple?: 'summary' | 'details' | 'both';
+  allVersions?: boolean;
+  fields?: string;
+  from?: string;
+  to?: string;
+  includeDeleted?: boolean;
+  reviewStatus?: string;
+  geoField?: string;
+  media?: boolean;
+}
+
+export interface ExportSetting {
+  id: number;
+  name: string;
+  format: ExportFormat;
+  options: ExportOptions;
+  createdAt: string;
+  updatedAt: string;
+  urls: { csv: string; xlsx: string };
+}
+
+export interface ExportJob {
+  id: number;
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: { done: number; total: number | null };
+  createdAt: string;
+  finishedAt: string | null;
+  expiresAt: string | null;
+  expired: boolean;
+  result: { fileName: string; size: number; submissions: number; note: string | null; url: string } | null;
+  error: { code: string; message: string } | null;
+}
+
+/** Text by language as the form names it; untranslated text is under "default". */
+export type LocalizedText = Record<string, string>;
+
+/** One group, repeat or question of a form version's field schema (…/schema). */
+export interface SchemaField {
+  path: string;
+  name: string;
+  kind: 'question' | 'group' | 'repeat';
+  type: string;
+  control: string | null;
+  parent: string | null;
+  repeat: string | null;
+  labels: LocalizedText;
+  hints: LocalizedText;
+  choices: Array<{ value: string; labels: LocalizedText }> | null;
+  choiceList: string | null;
+  mediaType: string | null;
+  bind: { required: string | null; relevant: string | null; constraint: string | null; calculate: string | null; readonly: string | null };
+}
+
+export interface FormSchema {
+  formId: string;
+  version: string | null;
+  title: string | null;
+  languages: string[];
+  defaultLanguage: string | null;
+  encrypted: boolean;
+  fields: SchemaField[];
+}
+
+export interface PasswordLink {
+  url: string;
+  expiresAt: string;
 }

@@ -45,9 +45,13 @@ export function parseXForm(xml: string): FormShape {
   if (defaultLanguage === '' && languages.length > 0) defaultLanguage = languages[0]!;
 
   const types = new Map<string, string>();
+  /** Read-only fields without a calculation: notes, text to read with nothing to answer. */
+  const notes = new Set<string>();
   for (const bind of Array.from(doc.getElementsByTagNameNS('*', 'bind'))) {
     const nodeset = bind.getAttribute('nodeset');
-    if (nodeset !== null) types.set(nodeset, bind.getAttribute('type') ?? 'string');
+    if (nodeset === null) continue;
+    types.set(nodeset, bind.getAttribute('type') ?? 'string');
+    if (bind.getAttribute('readonly') === 'true()' && bind.getAttribute('calculate') === null) notes.add(nodeset);
   }
 
   function labelsOf(element: Element): Record<string, string> {
@@ -101,7 +105,7 @@ export function parseXForm(xml: string): FormShape {
         const choices = itemset !== undefined ? itemsetChoices(itemset) : Array.from(child.children)
           .filter((item) => item.localName === 'item')
           .map((item) => ({ value: (Array.from(item.children).find((c) => c.localName === 'value')?.textContent ?? '').trim(), labels: labelsOf(item) }));
-        const type = name === 'upload' ? (child.getAttribute('mediatype') ?? 'binary').split('/')[0]! : name === 'select' ? 'select_multiple' : name === 'select1' ? 'select_one' : (types.get(absolute) ?? 'string');
+        const type = name === 'upload' ? (child.getAttribute('mediatype') ?? 'binary').split('/')[0]! : name === 'select' ? 'select_multiple' : name === 'select1' ? 'select_one' : name === 'input' && notes.has(absolute) ? 'note' : (types.get(absolute) ?? 'string');
         questions.push({ key: keyOf(absolute), type, labels: labelsOf(child), choices: choices.length > 0 ? choices : null, inRepeat });
       }
     }

@@ -30,6 +30,8 @@ export interface ProjectKeyView {
   managed: boolean;
   hint: string | null;
   wrappedPrivateKey: WrappedPrivateKey | null;
+  createdAt: string;
+  retiredAt: string | null;
 }
 
 export interface EncryptionView {
@@ -43,6 +45,7 @@ export interface KeySetupRequest {
   publicKey: string;
   wrappedPrivateKey?: WrappedPrivateKey;
   hint?: string;
+  /** Whether exports may carry the passphrase for decryption on the server; the server allows it unless this is false. */
   allowServerDecryption?: boolean;
 }
 
@@ -77,7 +80,7 @@ export class FieldkeepClient {
     return this.#json('POST', `${project(projectId)}/encryption/rotate`, body);
   }
 
-  ownKey(): Promise<{ key: { publicKey: string; wrappedPrivateKey: WrappedPrivateKey } | null }> {
+  ownKey(): Promise<{ key: { publicKey: string; wrappedPrivateKey: WrappedPrivateKey; updatedAt: string } | null }> {
     return this.#json('GET', '/api/v1/users/me/encryption-key');
   }
 
@@ -85,7 +88,7 @@ export class FieldkeepClient {
     return this.#json('PUT', '/api/v1/users/me/encryption-key', body);
   }
 
-  sharing(projectId: number): Promise<Array<{ userId: number; username: string; publicKey: string | null; keyIds: number[] }>> {
+  sharing(projectId: number): Promise<Array<{ userId: number; username: string; role: string; publicKey: string | null; keyIds: number[] }>> {
     return this.#json('GET', `${project(projectId)}/encryption/members`);
   }
 

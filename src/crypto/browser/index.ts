@@ -6,6 +6,8 @@ export {
   WeakPassphraseError,
   checkPassphrase,
   decryptFormSubmissions,
+  decryptStoredAnswers,
+  decryptStoredSubmission,
   rotateProjectKey,
   setUpOwnKey,
   setUpProjectEncryption,
@@ -14,8 +16,12 @@ export {
   useSelfManagedKey,
 } from './vault.js';
 export type { DecryptedFile, DecryptedRecord, KeySetupOptions } from './vault.js';
-export { csvColumns, csvLines } from './csv-export.js';
-export type { CsvColumns } from './csv-export.js';
-export { exportCsvInWorker } from './export-worker.js';
-export type { CsvExportMessage, CsvExportRequest } from './export-worker.js';
+export { decryptedRows, exportColumns } from './table.js';
+export type { ExportColumns, RowOptions, TableCell } from './table.js';
+export { csvLines } from './csv-export.js';
+export { XLSX_TYPE, XlsxLimitError, writeXlsx } from './xlsx-export.js';
+export { ZipTooLargeError, ZipWriter } from './zip-writer.js';
+export type { ZipEntry, ZipSink } from './zip-writer.js';
+export { exportCsvInWorker, exportXlsxInWorker } from './export-worker.js';
+export type { DecryptedExportFormat, DecryptedExportMessage, DecryptedExportRequest } from './export-worker.js';
 export * from '../index.js';

@@ -33,19 +33,23 @@ export interface KeySetupOptions {
 }
 
 /** The same rules as account passwords (length, zxcvbn score 3+, not the person's name). */
-export function checkPassphrase(passphrase: string, identity: PasswordIdentity = {}): PasswordProblem[] {
+export function checkPassphrase(passphrase: string, identity: PasswordIdentity = {}): Promise<PasswordProblem[]> {
   return checkPasswordPolicy(passphrase, identity);
 }
 
 async function newWrappedKey(passphrase: string, options: KeySetupOptions) {
-  const problems = checkPassphrase(passphrase, options.identity);
+  const problems = await checkPassphrase(passphrase, options.identity);
   if (problems.length > 0) throw new WeakPassphraseError(problems);
   const privateKey = await generatePrivateKey(options.modulusBits ?? 2048);
   const wrappedPrivateKey = await wrapPrivateKey(privateKey, passphrase, options.scrypt);
   return { privateKey, request: { publicKey: publicKeyToBase64Spki(privateKey), wrappedPrivateKey, ...(options.hint ? { hint: options.hint } : {}) } };
 }
 
-/** Turns on encryption with a key pair made here; returns the unlocked key (keep it for this tab). */
+/**
+ * Turns on encryption with a key pair made here; returns the unlocked key (keep it for this tab).
+ * `allowServerDecryption: false` forbids exports that carry the passphrase to the server (allowed
+ * unless forbidden).
+ */
 export async function setUpProjectEncryption(
   client: FieldkeepClient,
   projectId: number,
@@ -53,7 +57,7 @@ export async function setUpProjectEncryption(
   options: KeySetupOptions & { allowServerDecryption?: boolean } = {},
 ): Promise<{ keyId: number; privateKey: OdkPrivateKey }> {
   const { privateKey, request } = await newWrappedKey(passphrase, options);
-  const { keyId } = await client.enableEncryption(projectId, { ...request, allowServerDecryption: options.allowServerDecryption ?? false });
+  const { keyId } = await client.enableEncryption(projectId, { ...request, ...(options.allowServerDecryption === undefined ? {} : { allowServerDecryption: options.allowServerDecryption }) });
   return { keyId, privateKey };
 }
 
@@ -170,13 +174,20 @@ export async function* decryptFormSubmissions(client: FieldkeepClient, projectId
         yield { instanceId, summary, encrypted: false };
         continue;
       }
-      yield { instanceId, summary, encrypted: true, ...(await decryptOne(client, projectId, formId, instanceId, keys)) };
+      yield { instanceId, summary, encrypted: true, ...(await decryptStoredSubmission(client, projectId, formId, instanceId, keys)) };
     }
     cursor = page.next;
   } while (cursor !== null);
 }
 
-async function decryptOne(client: FieldkeepClient, projectId: number, formId: string, instanceId: string, keys: readonly OdkPrivateKey[]) {
+/** One stored submission decrypted here: its XML, every media file, and the signature verdict (a submission's own view). */
+export async function decryptStoredSubmission(
+  client: FieldkeepClient,
+  projectId: number,
+  formId: string,
+  instanceId: string,
+  keys: readonly OdkPrivateKey[],
+): Promise<{ submissionXml: string; media: DecryptedFile[]; signature: SignatureVerdict }> {
   const manifest = parseEncryptedManifest(await client.manifest(projectId, formId, instanceId));
   const decryptor = await SubmissionDecryptor.open(manifest, keys);
   const md5s = new Map<string, string>();
@@ -189,6 +200,18 @@ async function decryptOne(client: FieldkeepClient, projectId: number, formId: st
   }
   const submission = files.pop();
   return { submissionXml: fromUtf8(submission?.data ?? new Uint8Array(0)), media: files, signature: await decryptor.signature(md5s) };
+}
+
+/**
+ * Only the XML of a stored submission, its media neither fetched nor decrypted: for a table of
+ * many submissions, where photos would cost far more than the answers. No signature verdict,
+ * which needs every file.
+ */
+export async function decryptStoredAnswers(client: FieldkeepClient, projectId: number, formId: string, instanceId: string, keys: readonly OdkPrivateKey[]): Promise<string> {
+  const manifest = parseEncryptedManifest(await client.manifest(projectId, formId, instanceId));
+  const decryptor = await SubmissionDecryptor.open(manifest, keys);
+  const name = manifest.encryptedXmlFile;
+  return fromUtf8(await decryptStream(decryptor.fileDecryptor(name), await client.attachment(projectId, formId, instanceId, name)));
 }
 
 async function decryptStream(decryptor: FileDecryptor, stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

@@ -14,6 +14,7 @@ import { jobs } from './0011-jobs.js';
 import { exportSettings } from './0012-exports.js';
 import { backups } from './0013-backups.js';
 import { projectKeys } from './0014-project-keys.js';
+import { deviceSettings } from './0015-device-settings.js';
 
 export type MigrationFactory = (dialect: Dialect) => Migration;
 
@@ -37,4 +38,5 @@ export const migrations: ReadonlyArray<readonly [name: string, factory: Migratio
   ['0012-exports', exportSettings],
   ['0013-backups', backups],
   ['0014-project-keys', projectKeys],
+  ['0015-device-settings', deviceSettings],
 ];

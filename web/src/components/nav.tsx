@@ -26,10 +26,10 @@ export function tabs(label: string, items: Array<[string, MessageKey]>, current:
 
 export function projectTabs(projectId: string, current: string): VNode {
   const base = `/p/${projectId}`;
-  return tabs(t('nav.projects'), [[base, 'project.forms'], [`${base}/sharing`, 'project.sharing'], [`${base}/activity`, 'project.audit']], current);
+  return tabs(t('nav.projects'), [[base, 'project.forms'], [`${base}/sharing`, 'project.sharing'], [`${base}/encryption`, 'project.encryption'], [`${base}/activity`, 'project.audit']], current);
 }
 
 export function formTabs(projectId: string, formId: string, current: string): VNode {
   const base = `/p/${projectId}/f/${encodeURIComponent(formId)}`;
-  return tabs(t('project.forms'), [[base, 'form.overview'], [`${base}/data`, 'form.data']], current);
+  return tabs(t('project.forms'), [[base, 'form.overview'], [`${base}/preview`, 'form.preview'], [`${base}/data`, 'form.data'], [`${base}/exports`, 'form.exports']], current);
 }

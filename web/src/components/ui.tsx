@@ -115,3 +115,16 @@ export async function attempt(errorRef: { value: unknown }, action: () => Promis
     return false;
   }
 }
+
+/**
+ * A padlock drawn in SVG, closed or open, beside words that say the same (it is hidden from
+ * screen readers): an emoji would need an emoji font, which an offline machine may not have.
+ */
+export function padlockIcon(open: boolean) {
+  return (
+    <svg class="padlock-icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" focusable="false">
+      <path d={open ? 'M4.5 7V4.5a3.5 3.5 0 0 1 6.8-1.2' : 'M4.5 7V4.5a3.5 3.5 0 0 1 7 0V7'} fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" />
+      <rect x="2" y="7" width="12" height="8" rx="1.5" fill="currentColor" />
+    </svg>
+  );
+}

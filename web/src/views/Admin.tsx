@@ -1,4 +1,4 @@
-/** Administration: every project and its owner (names only), backups, the instance's activity, accounts. */
+/** Administration: every project and its owner (names only), backups, the instance's activity, and the way to accounts. */
 import { defineComponent, h, onMounted, ref } from 'vue';
 import { RouterLink } from 'vue-router';
 import { get } from '../api.js';
@@ -56,11 +56,12 @@ export default defineComponent(() => {
               <dd>{backups.value.lastFailure === null ? '—' : `${formatDateTime(backups.value.lastFailure.at)} · ${backups.value.lastFailure.message ?? ''}`}</dd>
             </dl>
           ) : null}
+          <p><RouterLink to="/admin/backups" class="button secondary">{t('admin.manageBackups')}</RouterLink></p>
         </section>
         <section class="card" aria-labelledby="users-title">
           <h2 id="users-title">{t('admin.users')}</h2>
           <p>{t('admin.usersHelp')}</p>
-          <p><code>fieldkeep user create --username NAME --email EMAIL</code></p>
+          <p><RouterLink to="/admin/users" class="button secondary">{t('admin.manageUsers')}</RouterLink></p>
         </section>
       </div>
       <section class="card table-scroll" aria-labelledby="admin-projects-title">

@@ -1,19 +1,22 @@
 /**
  * A form's submissions, one page at a time from the server: sort by any column, a filter under each
  * column heading, a column chooser, labels or values in any of the form's languages, and bulk
- * review or move to the trash.
+ * review or move to the trash. The same submissions (as the filters leave them) can be seen as a
+ * per-question summary or a map instead (`?view=summary`, `?view=map`), each loaded when opened.
  */
-import { computed, defineComponent, Fragment, h, reactive, ref, watch } from 'vue';
+import { computed, defineAsyncComponent, defineComponent, Fragment, h, reactive, ref, watch } from 'vue';
 import { RouterLink, useRoute } from 'vue-router';
 import { get, post } from '../api.js';
 import { crumbs, formTabs } from '../components/nav.js';
-import { attempt, checkbox, errorNotice, okNotice, selectField } from '../components/ui.js';
+import { attempt, checkbox, errorNotice, okNotice, padlockIcon, selectField } from '../components/ui.js';
 import { filterQuery, reviewStatusOf, reviewStatuses, setReview, submissionIdOf, useFormShape } from '../data.js';
 import { formatDateTime, formatNumber, t } from '../i18n.js';
 import { formPath, hasRole, useForm, useProject } from '../project.js';
 import type { ReviewStatus, SubmissionPage, SubmissionRow } from '../types.js';
 import { displayAnswer, labelIn, type Question } from '../xform.js';
 import { reviewBadge } from './form-state.js';
+import { EncryptedBar } from '../encryption/padlock.js';
+import { keyCount, loadKeys } from '../encryption/state.js';
 
 interface Column {
   key: string;
@@ -22,7 +25,11 @@ interface Column {
   type: string;
 }
 
-const SYSTEM_FIELDS = ['_id', 'meta/rootUuid', 'meta/instanceID', '_validation_status', '_submission_time', '_submitted_by'];
+const SYSTEM_FIELDS = ['_id', 'meta/rootUuid', 'meta/instanceID', '_validation_status', '_submission_time', '_submitted_by', '_encrypted'];
+const DataSummary = defineAsyncComponent(() => import('./DataSummary.js'));
+const DataMap = defineAsyncComponent(() => import('./DataMap.js'));
+type View = 'table' | 'summary' | 'map';
+const views: View[] = ['table', 'summary', 'map'];
 
 export default defineComponent(() => {
   const route = useRoute();
@@ -36,6 +43,9 @@ export default defineComponent(() => {
   const pageSize = ref(25);
   const sort = ref('-_submission_time');
   const filters = reactive<Record<string, string>>({});
+  // What is typed in each filter box before it is applied (Enter or leaving the box): Vue sets an
+  // input's value on every render, so without it a page arriving mid-typing would wipe the text.
+  const typed = reactive<Record<string, string>>({});
   const hidden = ref<Set<string>>(new Set(JSON.parse(localStorage.getItem(`fieldkeep.hidden.${formId()}`) ?? '[]') as string[]));
   const cursors = ref<Array<string | undefined>>([undefined]);
   const pageIndex = ref(0);
@@ -47,6 +57,7 @@ export default defineComponent(() => {
   const error = ref<unknown>(null);
   const notice = ref<string | null>(null);
 
+  const view = computed<View>(() => views.find((v) => v === route.query.view) ?? 'table');
   const canReview = () => hasRole(project.value, ['owner', 'manager', 'editor', 'reviewer']);
   const canDelete = () => hasRole(project.value, ['owner', 'manager']);
   /** Rows are selectable only for someone who can act on a selection. */
@@ -55,7 +66,7 @@ export default defineComponent(() => {
   const columns = computed<Column[]>(() => {
     const lang = language.value || shape.value?.defaultLanguage || '';
     const answers: Column[] = (shape.value?.questions ?? [])
-      .filter((q) => !q.inRepeat && q.type !== 'trigger')
+      .filter((q) => !q.inRepeat && q.type !== 'trigger' && q.type !== 'note')
       .map((q) => ({ key: q.key, heading: showLabels.value ? labelIn(q.labels, lang, q.key) : q.key, question: q, type: q.type }));
     return [
       { key: '_submission_time', heading: t('data.submittedAt'), type: 'dateTime' },
@@ -67,21 +78,27 @@ export default defineComponent(() => {
   const visibleColumns = computed(() => columns.value.filter((c) => !hidden.value.has(c.key)));
   const typeOf = (key: string) => columns.value.find((c) => c.key === key)?.type ?? 'string';
 
+  /** Which load is the latest: an answer to an earlier one (a filter typed while a page loads) is dropped. */
+  let latestLoad = 0;
+
   async function load() {
-    if (shape.value === null && form.value?.published != null) return;
+    if (view.value !== 'table' || (shape.value === null && form.value?.published != null)) return;
+    const ticket = ++latestLoad;
     const fields = [...new Set([...SYSTEM_FIELDS, ...visibleColumns.value.map((c) => c.key)])].join(',');
+    const index = pageIndex.value;
     await attempt(error, async () => {
-      const first = pageIndex.value === 0;
-      page.value = await get<SubmissionPage>(`${base()}/submissions`, {
+      const answer = await get<SubmissionPage>(`${base()}/submissions`, {
         limit: pageSize.value,
         sort: sort.value,
         fields,
         filter: filterQuery(filters, typeOf),
-        cursor: cursors.value[pageIndex.value],
-        count: first ? true : undefined,
+        cursor: cursors.value[index],
+        count: index === 0 ? true : undefined,
       });
-      if (first) total.value = page.value.count ?? null;
-      cursors.value[pageIndex.value + 1] = page.value.next ?? undefined;
+      if (ticket !== latestLoad) return;
+      page.value = answer;
+      if (index === 0) total.value = answer.count ?? null;
+      cursors.value[index + 1] = answer.next ?? undefined;
     });
   }
 
@@ -92,7 +109,7 @@ export default defineComponent(() => {
     void load();
   }
 
-  watch([shape, sort, pageSize, () => JSON.stringify(filters)], restart);
+  watch([shape, sort, pageSize, () => JSON.stringify(filters), view], restart);
   watch(hidden, () => {
     localStorage.setItem(`fieldkeep.hidden.${formId()}`, JSON.stringify([...hidden.value]));
     void load();
@@ -136,6 +153,13 @@ export default defineComponent(() => {
   }
 
   function cell(column: Column, row: SubmissionRow) {
+    if (row._encrypted === true && column.question !== undefined) {
+      const answers = decrypted.value[submissionIdOf(row)];
+      if (answers === undefined || answers === 'failed') {
+        return <span class="locked-cell">{padlockIcon(false)}<span class="visually-hidden">{answers === 'failed' ? t('data.notDecrypted') : t('data.encryptedCell')}</span></span>;
+      }
+      return displayAnswer(column.question, answers[column.key], currentLanguage(), showLabels.value);
+    }
     const value = row[column.key];
     if (column.key === '_submission_time') return formatDateTime(value as string);
     if (column.key === '_validation_status') {
@@ -145,6 +169,8 @@ export default defineComponent(() => {
   }
 
   function sortButton(column: Column) {
+    // The server cannot sort on answers it cannot read.
+    if (encrypted() && column.question !== undefined) return <th scope="col">{column.heading}</th>;
     const active = sort.value === column.key ? 'ascending' : sort.value === `-${column.key}` ? 'descending' : 'none';
     const label = active === 'ascending' ? t('data.sortDesc', { column: column.heading }) : t('data.sortAsc', { column: column.heading });
     return (
@@ -157,31 +183,34 @@ export default defineComponent(() => {
   }
 
   const rows = () => page.value?.results ?? [];
+  const currentLanguage = () => language.value || shape.value?.defaultLanguage || '';
+  const activeFilters = () => Object.values(filters).filter((text) => text.trim() !== '').length;
+  const submissionPath = (id: string) => `/p/${projectId()}/f/${encodeURIComponent(formId())}/s/${encodeURIComponent(id)}`;
 
-  return () => (
-    <section class="page">
-      {crumbs([['/', t('nav.projects')], [`/p/${projectId()}`, project.value?.name ?? '…']])}
-      <h1>{form.value?.title ?? formId()}</h1>
-      {formTabs(projectId(), formId(), route.path)}
-      {errorNotice(error.value)}
-      {okNotice(notice.value)}
-      <div class="card">
-        <div class="toolbar">
-          {shape.value !== null && shape.value.languages.length > 1
-            ? selectField({ id: 'data-lang', label: t('data.lang'), value: language.value || shape.value.defaultLanguage, options: shape.value.languages.map((l) => [l, l]), onChange: (v) => (language.value = v) })
-            : null}
-          {selectField({ id: 'data-labels', label: t('data.display'), value: showLabels.value ? 'labels' : 'values', options: [['labels', t('data.labels')], ['values', t('data.values')]], onChange: (v) => (showLabels.value = v === 'labels') })}
-          {selectField({ id: 'data-size', label: t('data.pageSize'), value: String(pageSize.value), options: [['25', '25'], ['50', '50'], ['100', '100']], onChange: (v) => (pageSize.value = Number(v)) })}
-          <p class="muted" aria-live="polite">{total.value === null ? '' : t('data.count', { count: formatNumber(total.value) })}</p>
-        </div>
-        <details>
-          <summary>{t('data.columns')}</summary>
-          <div class="columns">
-            {columns.value.map((column) => checkbox({ id: `col-${column.key}`, label: column.heading, checked: !hidden.value.has(column.key), onChange: (v) => toggleColumn(column.key, v) }))}
-          </div>
-        </details>
-      </div>
+  // Encrypted submissions come without answers; once the project is unlocked in this tab, each
+  // row of the page is decrypted here (its answers only: photos stay on the server until opened).
+  const encrypted = () => form.value?.published?.encrypted === true || rows().some((row) => row._encrypted === true);
+  const decrypted = ref<Record<string, Record<string, unknown> | 'failed'>>({});
+  watch([page, () => keyCount(Number(projectId()))], async ([current, count]) => {
+    decrypted.value = {};
+    if (count === 0 || current === null) return;
+    const keys = await loadKeys().catch((err: unknown) => {
+      error.value = err;
+      return null;
+    });
+    if (keys === null) return;
+    const version = form.value?.published?.version ?? '';
+    await Promise.all(
+      current.results.filter((row) => row._encrypted === true).map(async (row) => {
+        const id = submissionIdOf(row);
+        const answers = await keys.decryptAnswers(Number(projectId()), formId(), version, id).catch(() => 'failed' as const);
+        if (page.value === current) decrypted.value = { ...decrypted.value, [id]: answers };
+      }),
+    );
+  });
 
+  const tableView = () => (
+    <>
       {selected.value.size > 0 ? (
         <div class="card toolbar" role="region" aria-label={t('data.selected', { count: selected.value.size })}>
           <p><strong>{t('data.selected', { count: selected.value.size })}</strong></p>
@@ -205,6 +234,7 @@ export default defineComponent(() => {
         </div>
       ) : null}
 
+      {encrypted() ? <p class="hint">{t('data.encryptedNoFilter')}</p> : null}
       <div class="table-scroll card">
         <table class="data-table">
           <thead>
@@ -216,14 +246,15 @@ export default defineComponent(() => {
               <td></td>
               {visibleColumns.value.map((column) => (
                 <td>
-                  {column.key === '_validation_status' || column.key === '_submission_time' ? null : (
-                    <input type="search" aria-label={t('data.filter', { column: column.heading })} value={filters[column.key] ?? ''} onChange={(e: Event) => (filters[column.key] = (e.target as HTMLInputElement).value)} />
+                  {column.key === '_validation_status' || column.key === '_submission_time' || (encrypted() && column.question !== undefined) ? null : (
+                    <input type="search" aria-label={t('data.filter', { column: column.heading })} value={typed[column.key] ?? filters[column.key] ?? ''} onInput={(e: Event) => (typed[column.key] = (e.target as HTMLInputElement).value)} onChange={(e: Event) => (filters[column.key] = (e.target as HTMLInputElement).value)} />
                   )}
                 </td>
               ))}
             </tr>
           </thead>
           <tbody>
+            {page.value === null && error.value === null ? <tr><td colspan={visibleColumns.value.length + 1} role="status">{t('app.loading')}</td></tr> : null}
             {page.value !== null && rows().length === 0 ? <tr><td colspan={visibleColumns.value.length + 1} class="muted">{t('data.empty')}</td></tr> : null}
             {rows().map((row) => {
               const id = submissionIdOf(row);
@@ -232,7 +263,7 @@ export default defineComponent(() => {
                   <td class="nowrap">
                     <div class="row">
                       {canSelect() ? <input type="checkbox" aria-label={t('data.selectRow', { id: String(row._id) })} checked={selected.value.has(id)} onChange={(e: Event) => toggleRow(id, (e.target as HTMLInputElement).checked)} /> : null}
-                      <RouterLink to={`/p/${projectId()}/f/${encodeURIComponent(formId())}/s/${encodeURIComponent(id)}`}>{t('data.open')}<span class="visually-hidden"> {String(row._id)}</span></RouterLink>
+                      <RouterLink to={submissionPath(id)}>{t('data.open')}<span class="visually-hidden"> {String(row._id)}</span></RouterLink>
                     </div>
                   </td>
                   {visibleColumns.value.map((column) => <td>{cell(column, row)}</td>)}
@@ -246,6 +277,45 @@ export default defineComponent(() => {
         <button type="button" class="secondary" disabled={pageIndex.value === 0} onClick={() => { pageIndex.value--; void load(); }}>{t('common.previous')}</button>
         <button type="button" class="secondary" disabled={!page.value?.next} onClick={() => { pageIndex.value++; void load(); }}>{t('common.next')}</button>
       </div>
+    </>
+  );
+
+  return () => (
+    <section class="page">
+      {crumbs([['/', t('nav.projects')], [`/p/${projectId()}`, project.value?.name ?? '…']])}
+      <h1>{form.value?.title ?? formId()}</h1>
+      {formTabs(projectId(), formId(), route.path)}
+      {errorNotice(error.value)}
+      {okNotice(notice.value)}
+      {encrypted() ? <EncryptedBar projectId={Number(projectId())} encrypted lockedText={t('data.lockedHelp')} /> : null}
+      <nav aria-label={t('data.views')} class="tabs subtabs">
+        {views.map((v) => (
+          <RouterLink to={{ path: route.path, query: { ...route.query, view: v === 'table' ? undefined : v } }} aria-current={view.value === v ? 'page' : undefined}>{t(`data.view.${v}`)}</RouterLink>
+        ))}
+      </nav>
+      {view.value === 'map' && (shape.value?.languages.length ?? 0) < 2 && activeFilters() === 0 ? null : <div class="card">
+        <div class="toolbar">
+          {shape.value !== null && shape.value.languages.length > 1
+            ? selectField({ id: 'data-lang', label: t('data.lang'), value: language.value || shape.value.defaultLanguage, options: shape.value.languages.map((l) => [l, l]), onChange: (v) => (language.value = v) })
+            : null}
+          {view.value !== 'map' ? selectField({ id: 'data-labels', label: t('data.display'), value: showLabels.value ? 'labels' : 'values', options: [['labels', t('data.labels')], ['values', t('data.values')]], onChange: (v) => (showLabels.value = v === 'labels') }) : null}
+          {view.value === 'table' ? selectField({ id: 'data-size', label: t('data.pageSize'), value: String(pageSize.value), options: [['25', '25'], ['50', '50'], ['100', '100']], onChange: (v) => (pageSize.value = Number(v)) }) : null}
+          {view.value === 'table' ? <p class="muted" aria-live="polite">{total.value === null ? '' : t('data.count', { count: formatNumber(total.value) })}</p> : null}
+        </div>
+        {view.value !== 'table' && activeFilters() > 0 ? <p class="hint">{t('data.filtersApply', { count: activeFilters() })}</p> : null}
+        {view.value === 'table' ? <details>
+          <summary>{t('data.columns')}</summary>
+          <div class="columns">
+            {columns.value.map((column) => checkbox({ id: `col-${column.key}`, label: column.heading, checked: !hidden.value.has(column.key), onChange: (v) => toggleColumn(column.key, v) }))}
+          </div>
+        </details> : null}
+      </div>}
+      {view.value !== 'table' && encrypted() ? <p class="notice notice-warn">{t('data.encryptedNotSummarised')}</p> : null}
+      {view.value === 'summary' && shape.value !== null ? <DataSummary base={base()} shape={shape.value} language={currentLanguage()} showLabels={showLabels.value} filter={filterQuery(filters, typeOf)} /> : null}
+      {view.value === 'map' && shape.value !== null ? <DataMap base={base()} shape={shape.value} language={currentLanguage()} filter={filterQuery(filters, typeOf)} submissionPath={submissionPath} /> : null}
+      {view.value !== 'table' && shape.value === null ? <p role="status" class="card">{form.value !== null && form.value.published === null ? t('form.notPublished') : t('app.loading')}</p> : null}
+      {view.value === 'table' ? tableView() : null}
     </section>
   );
 });
+

@@ -3,7 +3,7 @@ import { defineComponent, Fragment, h, ref, watchEffect } from 'vue';
 import { useRoute } from 'vue-router';
 import { ApiError, api, del, get, patch, post } from '../api.js';
 import { crumbs, formTabs } from '../components/nav.js';
-import { attempt, badge, checkbox, errorNotice, issuesTable, okNotice, textField } from '../components/ui.js';
+import { attempt, badge, checkbox, errorNotice, issuesTable, okNotice, padlockIcon, textField } from '../components/ui.js';
 import { FormUpload } from '../components/upload.js';
 import { formatBytes, formatDateTime, t } from '../i18n.js';
 import { formPath, hasRole, useForm, useProject } from '../project.js';
@@ -17,7 +17,7 @@ export default defineComponent(() => {
   const versions = ref<FormVersion[]>([]);
   const trash = ref<TrashEntry[]>([]);
   const links = ref<PublicLink[]>([]);
-  const newLink = ref<{ serverUrl: string } | null>(null);
+  const newLink = ref<{ serverUrl: string; fillUrl: string } | null>(null);
   const linkLabel = ref('');
   const linkOnce = ref(false);
   const notice = ref<string | null>(null);
@@ -26,6 +26,7 @@ export default defineComponent(() => {
 
   const base = () => formPath(projectId(), formId());
   const canManage = () => hasRole(project.value, ['owner', 'manager']);
+  const canSubmit = () => hasRole(project.value, ['owner', 'manager', 'editor', 'collector']);
 
   async function loadLists() {
     await attempt(actionError, async () => {
@@ -79,7 +80,7 @@ export default defineComponent(() => {
   async function createLink(event: Event) {
     event.preventDefault();
     await attempt(actionError, async () => {
-      newLink.value = await post<{ serverUrl: string }>(`${base()}/public-links`, { label: linkLabel.value, ...(linkOnce.value ? { once: true } : {}) });
+      newLink.value = await post<{ serverUrl: string; fillUrl: string }>(`${base()}/public-links`, { label: linkLabel.value, ...(linkOnce.value ? { once: true } : {}) });
       linkLabel.value = '';
     });
     await loadLists();
@@ -96,7 +97,7 @@ export default defineComponent(() => {
         <dt>{t('form.version')}</dt><dd>{version.version}</dd>
         <dt>{t('form.source')}</dt><dd>{version.source.fileName}</dd>
         <dt>{t('common.created')}</dt><dd>{formatDateTime(version.createdAt)}</dd>
-        {version.encrypted ? <><dt>{t('form.encrypted')}</dt><dd class="padlock">🔒 {t('common.yes')}</dd></> : null}
+        {version.encrypted ? <><dt>{t('form.encrypted')}</dt><dd class="padlock">{padlockIcon(false)} {t('common.yes')}</dd></> : null}
       </dl>
     );
   }
@@ -112,6 +113,7 @@ export default defineComponent(() => {
           {versionFacts(current.published)}
           <p class="row">
             <a class="button small secondary" href={`${base()}/xform`} download>{t('form.xform')}</a>
+            {canSubmit() && current.state === 'open' ? <a class="button small" href={new URL(current.fillUrl).pathname}>{t('fill.fill')}</a> : null}
             {canManage() && current.state !== 'open' ? <button type="button" class="small secondary" onClick={() => setState('open')}>{t('form.open')}</button> : null}
             {canManage() && current.state === 'open' ? <button type="button" class="small secondary" onClick={() => setState('closing')}>{t('form.close')}</button> : null}
           </p>
@@ -199,7 +201,7 @@ export default defineComponent(() => {
     <section class="card" aria-labelledby="links-title">
       <h2 id="links-title">{t('form.links')}</h2>
       <p class="muted">{t('links.help')}</p>
-      {newLink.value !== null ? <div class="notice notice-ok" role="status"><p>{t('links.url')}: <code>{newLink.value.serverUrl}</code></p></div> : null}
+      {newLink.value !== null ? <div class="notice notice-ok" role="status"><p>{t('links.fillUrl')}: <code>{newLink.value.fillUrl}</code></p><p>{t('links.url')}: <code>{newLink.value.serverUrl}</code></p></div> : null}
       <form class="toolbar" onSubmit={createLink}>
         {textField({ id: 'link-label', label: t('devices.label'), value: linkLabel.value, onInput: (v) => (linkLabel.value = v), required: true })}
         {checkbox({ id: 'link-once', label: t('links.once'), checked: linkOnce.value, onChange: (v) => (linkOnce.value = v) })}
@@ -237,7 +239,7 @@ export default defineComponent(() => {
                   <td>{formatDateTime(entry.deletedAt)}</td>
                   <td>{entry.deletedBy ?? '—'}</td>
                   <td>{formatDateTime(entry.purgeAfter)}</td>
-                  <td><button type="button" class="small secondary" onClick={() => restore(entry.instanceId)}>{t('trash.restore')}</button></td>
+                  <td><button type="button" class="small secondary" aria-label={t('trash.restoreOne', { id: entry.instanceId })} onClick={() => restore(entry.instanceId)}>{t('trash.restore')}</button></td>
                 </tr>
               ))}
             </tbody>

@@ -3,12 +3,13 @@ import { defineComponent, h, ref, watchEffect } from 'vue';
 import { RouterLink, useRoute, useRouter } from 'vue-router';
 import { get } from '../api.js';
 import { crumbs, projectTabs } from '../components/nav.js';
-import { errorNotice, badge } from '../components/ui.js';
+import { errorNotice, padlockIcon } from '../components/ui.js';
 import { FormUpload } from '../components/upload.js';
 import { formatDateTime, formatNumber, t } from '../i18n.js';
 import { formPath, hasRole, projectPath, useProject } from '../project.js';
 import type { Form, SubmissionPage } from '../types.js';
 import { formStateBadge } from './form-state.js';
+import { EncryptedBar } from '../encryption/padlock.js';
 
 interface FormStats {
   count: number | null;
@@ -60,6 +61,7 @@ export default defineComponent(() => {
         </div>
       ) : null}
       {projectTabs(projectId(), route.path)}
+      <EncryptedBar projectId={Number(projectId())} />
       <div class="card">
         <div class="table-scroll">
           <table>
@@ -77,7 +79,7 @@ export default defineComponent(() => {
                       <RouterLink to={`/p/${projectId()}/f/${encodeURIComponent(form.xmlFormId)}`}>{form.title}</RouterLink>
                       <div class="hint mono">{form.xmlFormId}</div>
                     </td>
-                    <td>{formStateBadge(form)} {form.published?.encrypted ? badge('🔒 ' + t('form.encrypted'), 'good') : null}</td>
+                    <td>{formStateBadge(form)} {form.published?.encrypted ? <span class="badge badge-good">{padlockIcon(false)} {t('form.encrypted')}</span> : null}</td>
                     <td>{form.published?.version ?? '—'}</td>
                     <td>{formStats?.count == null ? '—' : <RouterLink to={`/p/${projectId()}/f/${encodeURIComponent(form.xmlFormId)}/data`}>{formatNumber(formStats.count)}</RouterLink>}</td>
                     <td>{formatDateTime(formStats?.last)}</td>

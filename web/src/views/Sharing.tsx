@@ -1,12 +1,15 @@
-/** Sharing a project: people with their roles and row filters, and devices with their Collect QR codes. */
-import { defineComponent, h, ref, watchEffect } from 'vue';
+/**
+ * Sharing a project: people with their roles and row filters, and devices with their Collect QR
+ * codes (shown when a device is made, and again at any time while it is active).
+ */
+import { defineComponent, h, nextTick, ref, watchEffect } from 'vue';
 import { useRoute } from 'vue-router';
 import { del, get, patch, post } from '../api.js';
 import { crumbs, projectTabs } from '../components/nav.js';
 import { attempt, badge, checkbox, errorNotice, selectField, svgImage, textField } from '../components/ui.js';
 import { formatDateTime, t } from '../i18n.js';
 import { hasRole, projectPath, useProject } from '../project.js';
-import type { Device, Member, Role, RowFilter } from '../types.js';
+import type { Device, DeviceSettings, Member, Role, RowFilter } from '../types.js';
 
 const grantable: Role[] = ['manager', 'editor', 'viewer', 'reviewer', 'collector'];
 
@@ -15,7 +18,8 @@ export default defineComponent(() => {
   const { project, error, projectId } = useProject();
   const members = ref<Member[]>([]);
   const devices = ref<Device[]>([]);
-  const newDevice = ref<{ label: string; qrSvg: string; serverUrl: string } | null>(null);
+  /** The device whose QR code is on screen: just made, or shown again. */
+  const shownDevice = ref<DeviceSettings | null>(null);
   const username = ref('');
   const role = ref<string>('viewer');
   const onlyMine = ref(false);
@@ -69,14 +73,29 @@ export default defineComponent(() => {
   async function addDevice(event: Event) {
     event.preventDefault();
     await attempt(actionError, async () => {
-      const created = await post<{ device: Device; qrSvg: string; serverUrl: string }>(`${projectPath(projectId())}/devices`, { label: deviceLabel.value });
-      newDevice.value = { label: created.device.label, qrSvg: created.qrSvg, serverUrl: created.serverUrl };
+      shownDevice.value = await post<DeviceSettings>(`${projectPath(projectId())}/devices`, { label: deviceLabel.value });
       deviceLabel.value = '';
     });
     await load();
   }
 
+  async function showDevice(device: Device) {
+    await attempt(actionError, async () => {
+      shownDevice.value = await get<DeviceSettings>(`${projectPath(projectId())}/devices/${device.id}/settings`);
+      await nextTick();
+      document.getElementById('device-qr')?.focus();
+    });
+  }
+
+  async function hideDevice() {
+    const id = shownDevice.value?.device.id;
+    shownDevice.value = null;
+    await nextTick();
+    document.getElementById(`show-device-${id}`)?.focus();
+  }
+
   async function revokeDevice(device: Device) {
+    if (shownDevice.value?.device.id === device.id) shownDevice.value = null;
     if (await attempt(actionError, () => del(`${projectPath(projectId())}/devices/${device.id}`))) await load();
   }
 
@@ -134,27 +153,40 @@ export default defineComponent(() => {
       <section class="card" aria-labelledby="devices-title">
         <h2 id="devices-title">{t('devices.title')}</h2>
         <p class="muted">{t('devices.help')}</p>
-        {newDevice.value !== null ? (
-          <div class="notice notice-ok" role="status">
-            {svgImage(newDevice.value.qrSvg, t('devices.qrAlt', { label: newDevice.value.label }))}
-            <p>{t('devices.serverUrl')}: <code>{newDevice.value.serverUrl}</code></p>
-          </div>
+        {shownDevice.value !== null ? (
+          <section class="notice notice-ok device-qr" id="device-qr" tabindex="-1" aria-labelledby="device-qr-title">
+            <div class="row spread">
+              <h3 id="device-qr-title">{t('devices.qrTitle', { label: shownDevice.value.device.label })}</h3>
+              <button type="button" class="small secondary" onClick={hideDevice}>{t('devices.hideQr')}</button>
+            </div>
+            {svgImage(shownDevice.value.qrSvg, t('devices.qrAlt', { label: shownDevice.value.device.label }))}
+            <p>{t('devices.serverUrl')}: <code>{shownDevice.value.serverUrl}</code></p>
+            <p class="hint">{t('devices.qrSecret')}</p>
+          </section>
         ) : null}
         <form class="toolbar" onSubmit={addDevice}>
           {textField({ id: 'device-label', label: t('devices.label'), value: deviceLabel.value, onInput: (v) => (deviceLabel.value = v), required: true })}
           <button type="submit">{t('devices.add')}</button>
         </form>
         <div class="table-scroll">
-          <table>
+          <table class="stack">
             <thead><tr><th scope="col">{t('devices.label')}</th><th scope="col">{t('common.state')}</th><th scope="col">{t('common.created')}</th><th scope="col">{t('common.lastUsed')}</th><th scope="col"><span class="visually-hidden">{t('common.actions')}</span></th></tr></thead>
             <tbody>
+              {devices.value.length === 0 ? <tr><td colspan={5} class="muted">{t('devices.none')}</td></tr> : null}
               {devices.value.map((device) => (
                 <tr>
-                  <td>{device.label}</td>
-                  <td>{badge(t(`devices.state.${device.state}`), device.state === 'active' ? 'good' : 'plain')}</td>
-                  <td>{formatDateTime(device.createdAt)}</td>
-                  <td>{device.lastUsedAt === null ? t('common.never') : formatDateTime(device.lastUsedAt)}</td>
-                  <td>{device.state === 'active' ? <button type="button" class="small secondary" onClick={() => revokeDevice(device)}>{t('common.revoke')}</button> : null}</td>
+                  <td><strong>{device.label}</strong></td>
+                  <td data-label={t('common.state')}>{badge(t(`devices.state.${device.state}`), device.state === 'active' ? 'good' : 'plain')}</td>
+                  <td data-label={t('common.created')}>{formatDateTime(device.createdAt)}</td>
+                  <td data-label={t('common.lastUsed')}>{device.lastUsedAt === null ? t('common.never') : formatDateTime(device.lastUsedAt)}</td>
+                  <td>
+                    {device.state === 'active' ? (
+                      <div class="row">
+                        {device.settingsAvailable ? <button type="button" id={`show-device-${device.id}`} class="small secondary" onClick={() => showDevice(device)}>{t('devices.showQr')}<span class="visually-hidden"> {device.label}</span></button> : <span class="hint">{t('devices.qrUnavailable')}</span>}
+                        <button type="button" class="small secondary" onClick={() => revokeDevice(device)}>{t('common.revoke')}<span class="visually-hidden"> {device.label}</span></button>
+                      </div>
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -1,8 +1,9 @@
 /** "Where is my data?": where this instance keeps the database, attachments and backups, and which projects are encrypted. */
-import { defineComponent, h, onMounted, ref } from 'vue';
+import { defineComponent, Fragment, h, onMounted, ref } from 'vue';
 import { get } from '../api.js';
-import { attempt, errorNotice } from '../components/ui.js';
+import { attempt, errorNotice, padlockIcon } from '../components/ui.js';
 import { t } from '../i18n.js';
+import { instanceLinks } from '../instance.js';
 import { projectPath } from '../project.js';
 import type { ProjectSummary } from '../types.js';
 
@@ -44,16 +45,25 @@ export default defineComponent(() => {
             <dd>
               <span class="mono">{storage.value.backups.directory}</span>
               {' · '}{storage.value.backups.schedule ?? t('where.backupsNone')}
-              {storage.value.backups.encrypted ? ` · 🔒 ${t('form.encrypted')}` : ''}
+              {storage.value.backups.encrypted ? <> · {padlockIcon(false)} {t('form.encrypted')}</> : null}
             </dd>
           </dl>
+        </section>
+      ) : null}
+      {instanceLinks.privacyUrl !== null || instanceLinks.termsUrl !== null ? (
+        <section class="card" aria-labelledby="policies-title">
+          <h2 id="policies-title">{t('where.policies')}</h2>
+          <ul>
+            {instanceLinks.privacyUrl !== null ? <li><a href={instanceLinks.privacyUrl} rel="noopener">{t('footer.privacy')}</a></li> : null}
+            {instanceLinks.termsUrl !== null ? <li><a href={instanceLinks.termsUrl} rel="noopener">{t('footer.terms')}</a></li> : null}
+          </ul>
         </section>
       ) : null}
       <section class="card" aria-labelledby="encryption-title">
         <h2 id="encryption-title">{t('where.encryption')}</h2>
         <ul>
           {encryption.value.map((project) => (
-            <li class={project.enabled ? 'padlock' : ''}>{project.enabled ? '🔒 ' + t('where.encryptionOn', { project: project.name }) : t('where.encryptionOff', { project: project.name })}</li>
+            <li class={project.enabled ? 'padlock' : ''}>{project.enabled ? <>{padlockIcon(false)} {t('where.encryptionOn', { project: project.name })}</> : t('where.encryptionOff', { project: project.name })}</li>
           ))}
         </ul>
       </section>
