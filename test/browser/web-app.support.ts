@@ -32,7 +32,16 @@ export async function ensureWebBuilt(): Promise<void> {
     built = 0;
   }
   if (built > newestMtime(path.join(root, 'web'))) return;
-  await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'warn' });
+  // Vitest runs with NODE_ENV=test, which Vite and Vue read as a development build: the tests
+  // must load what `npm run build` ships (Vue behaves differently in production builds).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: path.join(root, 'web', 'vite.config.ts'), logLevel: 'warn' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
 }
 
 export interface WebBrowser extends LaunchedChromium {

@@ -18,7 +18,7 @@
  *   That walk is the part most likely to need changing with a new version; the browser tests
  *   save and resume a draft, so a change that breaks it fails them.
  */
-import { createApp, defineComponent, h, isVNode, type App, type VNode } from 'vue';
+import { createApp, defineComponent, getCurrentInstance, h, isVNode, type App, type ComponentInternalInstance, type VNode } from 'vue';
 
 /** A filled instance as OpenRosa sends it. */
 export interface FilledForm {
@@ -98,7 +98,15 @@ export async function mountWebForm(element: HTMLElement, options: WebFormOptions
         );
     },
   };
-  const app: App = createApp(defineComponent(() => () => h(OdkWebForm, props)));
+  // The host component's own instance, for the draft walk: `app._instance` is set only in
+  // development builds (and with devtools), so it cannot be relied on in production.
+  let host: ComponentInternalInstance | null = null;
+  const app: App = createApp(
+    defineComponent(() => {
+      host = getCurrentInstance();
+      return () => h(OdkWebForm, props);
+    }),
+  );
   app.use(webFormsPlugin);
   app.mount(element);
   return {
@@ -106,7 +114,7 @@ export async function mountWebForm(element: HTMLElement, options: WebFormOptions
       // The component hands the root to its header a render or two after the form shows: a
       // draft asked for at once waits for it rather than failing.
       for (let waited = 0; ; waited += ROOT_POLL_MS) {
-        const subTree = app._instance?.subTree;
+        const subTree = (host as ComponentInternalInstance | null)?.subTree;
         const root = subTree === undefined ? null : findEngineRoot(subTree);
         if (root !== null) return filledFrom(await root.prepareInstancePayload({ payloadType: 'monolithic' }));
         if (waited >= ROOT_WAIT_MS) return null;
