@@ -144,5 +144,5 @@ writeSection('exports', [
       `| ${f.kind} | ${f.format} | ${rate(f)} | ${Math.round(f.ceiling!).toLocaleString('en-US')} | ${percentOf(TOTAL / f.seconds, f.ceiling!)} | ${f.seconds.toFixed(1)} s | ${(f.bytes / 1e6).toFixed(0)} MB | ${f.startMb.toFixed(0)} MB | ${f.peakMb.toFixed(0)} MB |`,
   ),
   '',
-  'Peak RSS is the whole server process (VmHWM), start-up included; "before" is its RSS once listening, before the export. What an export holds at a time is one page of 2,000 rows, written with back-pressure; V8 lets its heap grow with the allocation rate before it collects, and that, more than the export, sets the peak RSS. Capping the heap (`NODE_OPTIONS=--max-old-space-size=…`) bounds it, at a cost in speed.',
+  'Peak RSS is the whole server process (VmHWM), start-up included; "before" is its RSS once listening, before the export. What an export holds at a time is one page of 2,000 rows, written with back-pressure, and each row is let go as soon as it is written, so rows die in the young generation\'s collections instead of filling the old generation: the peak is then the idle server, plus V8\'s young generation at its full size, plus (XLSX) exceljs, loaded with the first XLSX export. No V8 heap flag is set.',
 ]);

@@ -1,13 +1,12 @@
 import type { Executor } from '../audit/index.js';
+import { prepared } from '../db/prepared.js';
+
+/** Prepared (src/db/prepared.ts): every request of a phone or public link checks its project. */
+const liveProject = prepared((db, v: { projectId: number }) => db.selectFrom('projects').select(['id', 'owner_id']).where('id', '=', v.projectId).where('deleted_at', 'is', null));
 
 /** A project that exists and is not deleted: just what access decisions need. */
 export async function findLiveProject(db: Executor, projectId: number): Promise<{ id: number; ownerId: number } | undefined> {
-  const row = await db
-    .selectFrom('projects')
-    .select(['id', 'owner_id'])
-    .where('id', '=', projectId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  const row = await liveProject.first(db, { projectId });
   return row && { id: Number(row.id), ownerId: Number(row.owner_id) };
 }
 

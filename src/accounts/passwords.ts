@@ -32,10 +32,12 @@
 import { createHash, pbkdf2 as pbkdf2Callback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Algorithm as Argon2Algorithm, Version as Argon2Version } from '@node-rs/argon2';
-import { hashRaw as argon2HashRaw } from '@node-rs/argon2';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { AccountsError } from './errors.js';
 import { BASE62_ALPHABET, constantTimeEqual, randomFromAlphabet } from './tokens.js';
+
+// The native argon2 and bcrypt modules are loaded when a hash of theirs is first checked: most servers only ever check PBKDF2.
+const argon2HashRaw = async (...args: Parameters<typeof import('@node-rs/argon2').hashRaw>) => (await import('@node-rs/argon2')).hashRaw(...args);
+const bcryptHash = async (...args: Parameters<typeof import('@node-rs/bcrypt').hash>) => (await import('@node-rs/bcrypt')).hash(...args);
 
 const pbkdf2 = promisify(pbkdf2Callback);
 

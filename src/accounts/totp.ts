@@ -13,7 +13,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { HOTP, Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
 import { AccountsError } from './errors.js';
 import { constantTimeEqual, randomFromAlphabet } from './tokens.js';
 
@@ -93,6 +92,8 @@ export async function totpQrSvg(uri: string): Promise<string> {
   if (uri.length > MAX_URI_LENGTH) {
     throw new AccountsError('totp.uri_too_long', `A provisioning URI longer than ${MAX_URI_LENGTH} characters does not fit a scannable QR code.`);
   }
+  // Loaded at the first enrolment: few servers ever need it.
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 });
 }
 

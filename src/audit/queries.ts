@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { insertRow, prepared } from '../db/prepared.js';
 import type { AuditLogTable, Tables } from '../db/tables.js';
 
 /** A database handle or an open transaction: audit entries join the caller's transaction. */
@@ -6,24 +7,55 @@ export type Executor = Kysely<Tables> | Transaction<Tables>;
 
 export type AuditRow = AuditLogTable;
 
+/*
+ * The append's three statements are prepared (src/db/prepared.ts): an entry is appended for every
+ * received submission, and building and compiling them anew cost as much as running them.
+ */
+const claimHead = prepared((db) =>
+  db
+    .updateTable('audit_head')
+    .set((eb) => ({ last_id: eb('last_id', '+', 1) }))
+    .where('id', '=', 1)
+    .returning(['last_id', 'last_hash']),
+);
+
+const insertEntry = prepared((db, v: AuditRow) =>
+  db.insertInto('audit_log').values(
+    insertRow(v, {
+      id: true,
+      at: true,
+      actor_kind: true,
+      actor_id: true,
+      actor_label: true,
+      address: true,
+      user_agent: true,
+      action: true,
+      resource_type: true,
+      resource_id: true,
+      project_id: true,
+      details: true,
+      prev_hash: true,
+      hash: true,
+    }),
+  ),
+);
+
+const setHeadHash = prepared((db, v: { hash: string }) => db.updateTable('audit_head').set({ last_hash: v.hash }).where('id', '=', 1));
+
 /**
  * Takes the next id and the previous hash in one statement. The UPDATE locks the head row until
  * the caller's transaction ends (PostgreSQL) or takes the database's write lock (SQLite), so
  * concurrent appends queue here and the chain cannot fork.
  */
 export async function claimNextId(trx: Transaction<Tables>): Promise<{ id: number; previousHash: string }> {
-  const head = await trx
-    .updateTable('audit_head')
-    .set((eb) => ({ last_id: eb('last_id', '+', 1) }))
-    .where('id', '=', 1)
-    .returning(['last_id', 'last_hash'])
-    .executeTakeFirstOrThrow();
+  const head = await claimHead.first(trx, {});
+  if (head === undefined) throw new Error('the audit head row is missing');
   return { id: Number(head.last_id), previousHash: head.last_hash };
 }
 
 export async function appendRow(trx: Transaction<Tables>, row: AuditRow): Promise<void> {
-  await trx.insertInto('audit_log').values(row).execute();
-  await trx.updateTable('audit_head').set({ last_hash: row.hash }).where('id', '=', 1).execute();
+  await insertEntry.rows(trx, row);
+  await setHeadHash.rows(trx, { hash: row.hash });
 }
 
 export async function readHead(db: Executor): Promise<{ lastId: number; lastHash: string }> {

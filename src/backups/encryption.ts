@@ -5,8 +5,18 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Decrypter, Encrypter } from 'age-encryption';
 import { BackupError } from './errors.js';
+
+type Age = typeof import('age-encryption');
+
+let age: Promise<Age> | undefined;
+
+/** age-encryption (and the curves and ciphers under it) is loaded with the first backup: a few MB a server that takes none never needs. */
+function loadAge(): Promise<Age> {
+  age ??= import('age-encryption');
+  age.catch(() => (age = undefined));
+  return age;
+}
 
 export const AGE_MAGIC = Buffer.from('age-encryption.org/v1\n', 'latin1');
 const RECIPIENT_PATTERN = /^age1[02-9ac-hj-np-z]{58}$/;
@@ -67,6 +77,7 @@ function pulled(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
  * must be alone); a backup with both is refused here rather than failing deep in the library.
  */
 export async function encryptStream(plain: Readable, to: EncryptTo): Promise<Readable> {
+  const { Encrypter } = await loadAge();
   const encrypter = new Encrypter();
   if (to.passphrase !== undefined) {
     if (to.recipients.length > 0) throw new BackupError('backup.encryption_required', 'age encrypts a file to recipients or to a passphrase, not both: choose one.');
@@ -83,6 +94,7 @@ export async function decryptStream(sealed: Readable, keys: DecryptWith): Promis
   if (keys.identities.length === 0 && keys.passphrases.length === 0) {
     throw new BackupError('backup.key_required', 'This backup is encrypted with age: give --identity FILE (the private key) or --passphrase-file FILE.');
   }
+  const { Decrypter } = await loadAge();
   const decrypter = new Decrypter();
   for (const identity of keys.identities) decrypter.addIdentity(identity);
   for (const passphrase of keys.passphrases) decrypter.addPassphrase(passphrase);

@@ -61,8 +61,15 @@ export interface SealHeader {
   final(): Buffer;
 }
 
-export class SealStream extends Transform {
-  private pending: Buffer = Buffer.alloc(0);
+/**
+ * Seals content given a piece at a time, without a stream around it: `push` returns the segments
+ * that are complete (the header with the first), `end` the rest. The blob store writes what they
+ * return straight to its file; SealStream wraps the same work as a Transform.
+ */
+export class Sealer {
+  /** Content not sealed yet, joined only once a segment's worth is there. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private index = 0;
   private headerSent = false;
   /** Whether a provisional header went out, so the final one must be written over it. */
@@ -71,31 +78,32 @@ export class SealStream extends Transform {
   constructor(
     private readonly cipher: SegmentCipher,
     private readonly head: SealHeader,
-  ) {
-    super();
+  ) {}
+
+  /** The sealed segments `chunk` completes, or undefined while none is. */
+  push(chunk: Buffer): Buffer | undefined {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    // Keep at least one byte back: only the end knows which segment is the last.
+    if (this.pendingBytes <= SEGMENT_BYTES) return undefined;
+    let rest = this.joined();
+    const sealed: Buffer[] = [];
+    while (rest.length > SEGMENT_BYTES) {
+      sealed.push(this.cipher.seal(rest.subarray(0, SEGMENT_BYTES), this.index++, false, this.header(false)));
+      rest = rest.subarray(SEGMENT_BYTES);
+    }
+    this.pending = [rest];
+    this.pendingBytes = rest.length;
+    return sealed.length === 1 ? sealed[0] : Buffer.concat(sealed);
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    try {
-      // Keep at least one byte back: only the flush knows which segment is the last.
-      while (this.pending.length > SEGMENT_BYTES) {
-        this.push(this.cipher.seal(this.pending.subarray(0, SEGMENT_BYTES), this.index++, false, this.header(false)));
-        this.pending = this.pending.subarray(SEGMENT_BYTES);
-      }
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
+  /** The last segment (with the header, when the content fits in one). */
+  end(): Buffer {
+    return this.cipher.seal(this.joined(), this.index++, true, this.header(true));
   }
 
-  override _flush(done: TransformCallback): void {
-    try {
-      this.push(this.cipher.seal(this.pending, this.index++, true, this.header(true)));
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
+  private joined(): Buffer {
+    return this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
   }
 
   /** The header leaves with the first segment, in one chunk: a blob of one segment is one write. */
@@ -104,6 +112,38 @@ export class SealStream extends Transform {
     this.headerSent = true;
     this.provisional = !ended;
     return ended ? this.head.final() : this.head.provisional();
+  }
+}
+
+export class SealStream extends Transform {
+  private readonly sealer: Sealer;
+
+  constructor(cipher: SegmentCipher, head: SealHeader) {
+    super();
+    this.sealer = new Sealer(cipher, head);
+  }
+
+  get provisional(): boolean {
+    return this.sealer.provisional;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    try {
+      const sealed = this.sealer.push(chunk);
+      if (sealed !== undefined) this.push(sealed);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      this.push(this.sealer.end());
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Executor } from '../audit/index.js';
+import { prepared } from '../db/prepared.js';
 import type { DevicesTable } from '../db/tables.js';
 
 export type DeviceRow = Selectable<DevicesTable>;
@@ -34,9 +35,12 @@ export function findDevice(db: Executor, projectId: number, deviceId: number): P
   return db.selectFrom('devices').selectAll().where('project_id', '=', projectId).where('id', '=', deviceId).executeTakeFirst();
 }
 
+/** Prepared (src/db/prepared.ts): every request of a phone looks its token up. */
+const deviceByTokenHash = prepared((db, v: { tokenHash: string }) => db.selectFrom('devices').selectAll().where('token_hash', '=', v.tokenHash));
+
 /** The device a token belongs to, whatever its state: the caller tells revoked and expired apart. */
 export function findDeviceByTokenHash(db: Executor, tokenHash: string): Promise<DeviceRow | undefined> {
-  return db.selectFrom('devices').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  return deviceByTokenHash.first(db, { tokenHash });
 }
 
 /** Sets `revoked_at` once; revoking again leaves the first time in place. */

@@ -27,6 +27,15 @@ export interface DecryptedAnswers extends DecryptionOutcome {
   answers: TypedFields;
 }
 
+/** What decrypting an encrypted submission of a page needs to know of its row. */
+export interface EncryptedRow {
+  id: number;
+  version_id: number;
+  instance_id: string;
+  xml_blob: string;
+  form_version_id: number;
+}
+
 type Files = ReadonlyMap<number, ReadonlyArray<{ name: string; blob_id: string }>>;
 
 export class ExportDecryption {
@@ -41,10 +50,9 @@ export class ExportDecryption {
     for (const version of versions) this.#schemas.set(Number(version.id), JSON.parse(version.schema_json) as FormSchema);
   }
 
-  /** The answers of the page's encrypted submissions, by submission id. */
-  async page(rows: readonly q.ExportRow[]): Promise<Map<number, DecryptedAnswers>> {
+  /** The answers of a page's encrypted submissions, by submission id. */
+  async page(encrypted: readonly EncryptedRow[]): Promise<Map<number, DecryptedAnswers>> {
     const decrypted = new Map<number, DecryptedAnswers>();
-    const encrypted = rows.filter((row) => row.encrypted === 1);
     if (encrypted.length === 0) return decrypted;
     const db = this.scope.ctx.database.db;
     const files = await filesOf(this.scope, encrypted.map((row) => Number(row.version_id)));
@@ -54,7 +62,7 @@ export class ExportDecryption {
     return decrypted;
   }
 
-  async #answers(row: q.ExportRow, envelope: StoredEnvelope): Promise<DecryptedAnswers> {
+  async #answers(row: EncryptedRow, envelope: StoredEnvelope): Promise<DecryptedAnswers> {
     let opened;
     try {
       opened = await this.decryptor.decrypt(envelope);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseXForm } from '../xform/index.js';
 import { csvLine } from './csv.js';
-import { answerCell, buildLayout, emitRows, newCounters, type Cell } from './layout.js';
+import { answerCell, buildLayout, emitRows, newRowState, type Cell } from './layout.js';
 import { normalizeOptions } from './options.js';
 import { geometryOf } from './writers.js';
 import { columnName, rowXml, sheetName } from './spreadsheetml.js';
@@ -20,6 +20,8 @@ describe('export formats', () => {
     const hostile = ['=HYPERLINK("http://evil.example","x")', '+1+cmd', "-2+3+cmd|' /C calc'!A0", '@SUM(A1)', '\t=1', '\r=1'];
     expect(csvLine(hostile)).toBe(`"'=HYPERLINK(""http://evil.example"",""x"")",'+1+cmd,'-2+3+cmd|' /C calc'!A0,'@SUM(A1),'\t=1,"'\r=1"\r\n`);
     expect(csvLine([-5, '-5', '+3.5', '-1e3', 'a=b', '-1.28 36.8 0 0', '-1.5 36.8 0 0;-1.6 36.9 0 0'])).toBe('-5,-5,+3.5,-1e3,a=b,-1.28 36.8 0 0,-1.5 36.8 0 0;-1.6 36.9 0 0\r\n');
+    // Arithmetic on numbers alone still computes in a spreadsheet, and would show another value.
+    expect(csvLine(['-2+3', '+1-1', '-1e3+2', '1-1'])).toBe("'-2+3,'+1-1,'-1e3+2,1-1\r\n");
   });
 
   it('writes XLSX rows as numbers and escaped inline text, leaving out empty cells and characters XML cannot hold', () => {
@@ -46,10 +48,10 @@ describe('export formats', () => {
       ['t', ['a', 'b', 'c']],
       ['r', ['r/x', '_index', '_parent_table_name']],
     ]);
-    const counters = newCounters(layout);
+    const rowState = newRowState(layout);
     const rows: Array<[string, Cell[]]> = [];
     const meta = { id: 1, uuid: 'u', submissionTime: 't', reviewStatus: null, submittedBy: null, version: '2', deletedAt: null, encrypted: false };
-    for (const id of [1, 2]) emitRows(layout, { ...meta, id }, { a: id, r: [{ 'r/x': `x${id}a` }, { 'r/x': `x${id}b` }] }, counters, true, (table, cells) => rows.push([table.name, cells.slice(0, 4)]));
+    for (const id of [1, 2]) emitRows(layout, { ...meta, id }, { a: id, r: [{ 'r/x': `x${id}a` }, { 'r/x': `x${id}b` }] }, rowState, true, (table, cells) => rows.push([table.name, cells.slice(0, 4)]));
     expect(rows).toEqual([
       ['t', [1, null, null, 1]],
       ['r', ['x1a', 1, 't', 1]],

@@ -334,37 +334,51 @@ function uniqueName(name: string, used: Set<string>): string {
   return candidate;
 }
 
-/** The row numbers each table has reached, so `_index` and `_parent_index` run across the export. */
-export function newCounters(layout: ExportLayout): number[] {
-  return layout.tables.map(() => 0);
+/**
+ * What `emitRows` keeps from one submission to the next in an export: the row number each table
+ * has reached, so `_index` and `_parent_index` run across the export, and per table one row of
+ * cells, refilled for every row rather than made anew.
+ */
+export interface RowState {
+  counters: number[];
+  cells: Cell[][];
 }
+
+export function newRowState(layout: ExportLayout): RowState {
+  return { counters: layout.tables.map(() => 0), cells: layout.tables.map((t) => new Array<Cell>(t.columns.length).fill(null)) };
+}
+
+/** Receives a row of `table`; `cells` is refilled for the next row, so it is used before returning, never kept. */
+export type EmitRow = (table: ExportTable, cells: readonly Cell[]) => void;
 
 /**
  * A submission's rows: its main row, then the rows of its repeat items (depth first), each given
  * to `emit` with the table it belongs to. `withRepeats` false emits the main row alone.
  */
-export function emitRows(layout: ExportLayout, meta: SubmissionMeta, answers: TypedFields, counters: number[], withRepeats: boolean, emit: (table: ExportTable, cells: Cell[]) => void): void {
+export function emitRows(layout: ExportLayout, meta: SubmissionMeta, answers: TypedFields, state: RowState, withRepeats: boolean, emit: EmitRow): void {
   const main = layout.tables[0]!;
-  const index = ++counters[0]!;
-  emit(main, cellsOf(main, { item: answers, meta, index, parentIndex: 0 }));
-  if (withRepeats) descend(main, answers, index, meta, counters, emit);
+  const index = ++state.counters[0]!;
+  emit(main, cellsOf(main, state, answers, meta, index, 0));
+  if (withRepeats) descend(main, answers, index, meta, state, emit);
 }
 
-function descend(table: ExportTable, item: TypedFields, index: number, meta: SubmissionMeta, counters: number[], emit: (table: ExportTable, cells: Cell[]) => void): void {
+function descend(table: ExportTable, item: TypedFields, index: number, meta: SubmissionMeta, state: RowState, emit: EmitRow): void {
   for (const child of table.children) {
     const items = item[child.path!];
     if (!Array.isArray(items)) continue;
     for (const entry of items) {
       if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) continue;
-      const childIndex = ++counters[child.position]!;
-      emit(child, cellsOf(child, { item: entry, meta, index: childIndex, parentIndex: index }));
-      descend(child, entry, childIndex, meta, counters, emit);
+      const childIndex = ++state.counters[child.position]!;
+      emit(child, cellsOf(child, state, entry, meta, childIndex, index));
+      descend(child, entry, childIndex, meta, state, emit);
     }
   }
 }
 
-function cellsOf(table: ExportTable, source: RowSource): Cell[] {
-  const cells = new Array<Cell>(table.columns.length);
-  for (let i = 0; i < cells.length; i += 1) cells[i] = table.columns[i]!.cell(source);
+function cellsOf(table: ExportTable, state: RowState, item: TypedFields, meta: SubmissionMeta, index: number, parentIndex: number): Cell[] {
+  const source: RowSource = { item, meta, index, parentIndex };
+  const cells = state.cells[table.position]!;
+  const columns = table.columns;
+  for (let i = 0; i < columns.length; i += 1) cells[i] = columns[i]!.cell(source);
   return cells;
 }

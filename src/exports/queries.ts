@@ -9,6 +9,7 @@ import { sql, type SqlBool } from 'kysely';
 import { rowFilterCondition } from '../access/index.js';
 import type { Executor } from '../audit/index.js';
 import { isoNow } from '../db/columns.js';
+import type { Database } from '../db/database.js';
 import type { DataView } from '../submissions/index.js';
 import { submissionFilterColumns } from '../submissions/manage-queries.js';
 import type { ExportOptions } from './options.js';
@@ -51,19 +52,40 @@ export async function countExported(db: Executor, view: DataView, selection: Row
 }
 
 /**
+ * A row of `exportPage`, as an array: the submission's id, time received, review status, time
+ * deleted and submitter, then its current version's id, instanceID, encrypted flag (1 when
+ * encrypted), manifest blob, typed answers (JSON text on SQLite, parsed on PostgreSQL) and form
+ * version.
+ */
+export type ExportRow = [
+  id: number,
+  createdAt: string,
+  reviewStatus: string | null,
+  deletedAt: string | null,
+  submittedByUserId: number | null,
+  versionId: number,
+  instanceId: string,
+  encrypted: number,
+  xmlBlob: string,
+  dataJson: unknown,
+  formVersionId: number,
+];
+
+/**
  * One page of submissions after `afterId`, in id order, with what a row of the export needs. The
  * form version's name and the submitter's username are looked up apart (`versionNames`,
  * `usernames`) and remembered by the caller: joining them on every row costs more than the rest
- * of the read.
+ * of the read. Rows come as arrays (`ExportRow`): an export reads every row of a form, and making
+ * an object of each costs more than reading it.
  */
-export function exportPage(db: Executor, view: DataView, selection: RowSelection, afterId: number, upToId: number, limit: number) {
-  return exported(db, view, selection)
+export async function exportPage(database: Database, view: DataView, selection: RowSelection, afterId: number, upToId: number, limit: number): Promise<ExportRow[]> {
+  const query = exported(database.db, view, selection)
     .select(['s.id', 's.created_at', 's.review_status', 's.deleted_at', 's.submitted_by_user_id', 'v.id as version_id', 'v.instance_id', 'v.encrypted', 'v.xml_blob', 'v.data_json', 'v.form_version_id'])
     .where('s.id', '>', afterId)
     .where('s.id', '<=', upToId)
     .orderBy('s.id')
-    .limit(limit)
-    .execute();
+    .limit(limit);
+  return (await database.selectArrays(query.compile())) as ExportRow[];
 }
 
 export async function versionNames(db: Executor, formId: number, ids: readonly number[]): Promise<Array<{ id: number; version: string }>> {
@@ -75,8 +97,6 @@ export async function usernames(db: Executor, ids: readonly number[]): Promise<A
   const rows = await db.selectFrom('users').select(['id', 'username']).where('id', 'in', ids).execute();
   return rows.map((r) => ({ id: Number(r.id), username: r.username }));
 }
-
-export type ExportRow = Awaited<ReturnType<typeof exportPage>>[number];
 
 /** The form versions' schemas (JSON text), for reading decrypted submissions of versions the export has not met yet. */
 export async function versionSchemas(db: Executor, formId: number, ids: readonly number[]): Promise<Array<{ id: number; schema_json: string }>> {

@@ -15,8 +15,8 @@ import { unlockOnServer } from '../project-keys/index.js';
 import { AppError } from '../server/errors.js';
 import { openFormData, reviewStatuses, typedOf, uuidOf, type DataScope, type DataView, type FormData, type ReviewStatus } from '../submissions/index.js';
 import type { FormSchema } from '../xform/index.js';
-import { DECRYPTED_NOTE, ExportDecryption, type DecryptedAnswers } from './decrypted.js';
-import { buildLayout, type ExportLayout, type GeoField } from './layout.js';
+import { DECRYPTED_NOTE, ExportDecryption, type DecryptedAnswers, type EncryptedRow } from './decrypted.js';
+import { buildLayout, type ExportLayout, type GeoField, type SubmissionMeta } from './layout.js';
 import { normalizeOptions, type ExportFormat, type ExportOptions, type ExportOptionsInput } from './options.js';
 import * as q from './queries.js';
 import { SpoolDirectory } from './spool.js';
@@ -159,53 +159,68 @@ async function* submissionPages(
   decryption: ExportDecryption | null,
   progress?: (done: number) => void | Promise<void>,
 ): Pages {
-  const db = scope.ctx.database.db;
   const pageSize = decryption ? DECRYPTED_PAGE_SIZE : PAGE_SIZE;
   let after = 0;
   let done = 0;
   for (;;) {
-    const rows = await q.exportPage(db, view, options, after, upToId, pageSize);
+    const rows = await q.exportPage(scope.ctx.database, view, options, after, upToId, pageSize);
     if (rows.length === 0) return;
-    after = Number(rows[rows.length - 1]!.id);
+    after = rows[rows.length - 1]![0];
     await learnNames(scope, view, names, rows);
-    const decrypted = decryption ? await decryption.page(rows) : null;
-    yield (function* () {
-      for (const row of rows) yield exported(row, names, decrypted?.get(Number(row.id)));
-    })();
-    done += rows.length;
+    const decrypted = decryption ? await decryption.page(rows.filter(isEncrypted).map(envelopeRowOf)) : null;
+    const count = rows.length;
+    // The page's rows are left to `submissionsOf` alone (see there).
+    yield submissionsOf(rows, names, decrypted);
+    done += count;
     await progress?.(done);
-    if (rows.length < pageSize) return;
+    if (count < pageSize) return;
   }
+}
+
+/**
+ * The page's submissions, each row let go (taken off `rows`) as it is exported: nothing then holds
+ * a row once the writer is past it, so rows die young, in the collections of the new generation,
+ * however long the page takes to write or its reader to take it. Rows held for the whole page
+ * would survive those collections and be moved to the old generation, which would then grow with
+ * every page until a full collection: that, not the page, would set the export's peak memory.
+ */
+function* submissionsOf(rows: q.ExportRow[], names: Names, decrypted: Map<number, DecryptedAnswers> | null): Generator<ExportedSubmission> {
+  for (let row = rows.shift(); row !== undefined; row = rows.shift()) yield exported(row, names, decrypted?.get(row[0]));
+}
+
+const isEncrypted = ([, , , , , , , encrypted]: q.ExportRow) => encrypted === 1;
+
+function envelopeRowOf([id, , , , , versionId, instanceId, , xmlBlob, , formVersionId]: q.ExportRow): EncryptedRow {
+  return { id, version_id: versionId, instance_id: instanceId, xml_blob: xmlBlob, form_version_id: formVersionId };
 }
 
 async function learnNames(scope: DataScope, view: DataView, names: Names, rows: readonly q.ExportRow[]): Promise<void> {
   const db = scope.ctx.database.db;
   const versionIds = new Set<number>();
   const userIds = new Set<number>();
-  for (const row of rows) {
-    if (!names.versions.has(Number(row.form_version_id))) versionIds.add(Number(row.form_version_id));
-    if (row.submitted_by_user_id !== null && !names.users.has(Number(row.submitted_by_user_id))) userIds.add(Number(row.submitted_by_user_id));
+  for (const [, , , , userId, , , , , , versionId] of rows) {
+    if (!names.versions.has(versionId)) versionIds.add(versionId);
+    if (userId !== null && !names.users.has(userId)) userIds.add(userId);
   }
   if (versionIds.size > 0) for (const v of await q.versionNames(db, view.formId, [...versionIds])) names.versions.set(v.id, v.version);
   if (userIds.size > 0) for (const u of await q.usernames(db, [...userIds])) names.users.set(u.id, u.username);
 }
 
 function exported(row: q.ExportRow, names: Names, decrypted?: DecryptedAnswers): ExportedSubmission {
-  const encrypted = row.encrypted === 1;
-  return {
-    meta: {
-      id: Number(row.id),
-      uuid: uuidOf(row.instance_id),
-      submissionTime: koboTime(row.created_at),
-      reviewStatus: reviewStatuses.includes(row.review_status as ReviewStatus) ? (row.review_status as ReviewStatus) : null,
-      submittedBy: row.submitted_by_user_id === null ? null : (names.users.get(Number(row.submitted_by_user_id)) ?? null),
-      version: names.versions.get(Number(row.form_version_id)) ?? '',
-      deletedAt: row.deleted_at,
-      encrypted,
-      ...(decrypted ? { decryption: { signature: decrypted.signature, error: decrypted.error } } : {}),
-    },
-    answers: decrypted ? decrypted.answers : encrypted ? {} : typedOf(row),
+  const [id, createdAt, reviewStatus, deletedAt, userId, , instanceId, encryptedFlag, , dataJson, versionId] = row;
+  const encrypted = encryptedFlag === 1;
+  const meta: SubmissionMeta = {
+    id,
+    uuid: uuidOf(instanceId),
+    submissionTime: koboTime(createdAt),
+    reviewStatus: reviewStatuses.includes(reviewStatus as ReviewStatus) ? (reviewStatus as ReviewStatus) : null,
+    submittedBy: userId === null ? null : (names.users.get(userId) ?? null),
+    version: names.versions.get(versionId) ?? '',
+    deletedAt,
+    encrypted,
   };
+  if (decrypted) meta.decryption = { signature: decrypted.signature, error: decrypted.error };
+  return { meta, answers: decrypted ? decrypted.answers : encrypted ? {} : typedOf({ data_json: dataJson }) };
 }
 
 /** The received files of the exported submissions, under `media/<_id>/<file name>`. */

@@ -24,11 +24,14 @@ export function sheetName(name: string): string {
 /** Characters XML 1.0 cannot carry at all are dropped; markup characters are escaped. */
 const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 const MARKUP = /[&<>]/g;
+/** Either of the above: most text has neither, and is then used as it is. */
+const NOT_PLAIN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF&<>]/;
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+const NEEDS_PRESERVE = /^\s|\s$|\n/;
 
 /** Text as XML character data: what XML cannot carry dropped, markup escaped. */
 function xmlText(text: string): string {
-  return text.replace(NOT_XML, '').replace(MARKUP, (c) => ESCAPES[c]!);
+  return NOT_PLAIN.test(text) ? text.replace(NOT_XML, '').replace(MARKUP, (c) => ESCAPES[c]!) : text;
 }
 
 /** Text as a double-quoted XML attribute value (a sheet's name in the workbook part). */
@@ -38,8 +41,7 @@ export function xmlAttribute(text: string): string {
 
 function inlineText(text: string): string {
   const clean = xmlText(text);
-  const space = /^\s|\s$|\n/.test(clean) ? ' xml:space="preserve"' : '';
-  return `<is><t${space}>${clean}</t></is>`;
+  return NEEDS_PRESERVE.test(clean) ? `<is><t xml:space="preserve">${clean}</t></is>` : `<is><t>${clean}</t></is>`;
 }
 
 /** One row as SpreadsheetML; empty cells are left out. */
@@ -48,8 +50,10 @@ export function rowXml(rowNumber: number, cells: readonly SheetCell[], columns: 
   for (let i = 0; i < cells.length; i += 1) {
     const cell = cells[i]!;
     if (cell === null || cell === '') continue;
-    const ref = `${columns[i]}${rowNumber}`;
-    xml += typeof cell === 'number' && Number.isFinite(cell) ? `<c r="${ref}"><v>${cell}</v></c>` : `<c r="${ref}" t="inlineStr">${inlineText(String(cell))}</c>`;
+    xml +=
+      typeof cell === 'number' && Number.isFinite(cell)
+        ? `<c r="${columns[i]}${rowNumber}"><v>${cell}</v></c>`
+        : `<c r="${columns[i]}${rowNumber}" t="inlineStr">${inlineText(String(cell))}</c>`;
   }
   return `${xml}</row>`;
 }

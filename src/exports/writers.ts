@@ -7,10 +7,9 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
-import yazl from 'yazl';
 import type { TypedFields, TypedValue } from '../submissions/index.js';
-import { CSV_BOM, csvLine } from './csv.js';
-import { emitRows, newCounters, type Cell, type ExportLayout, type ExportTable, type GeoField, type SubmissionMeta } from './layout.js';
+import { CSV_BOM, csvLine, csvLines, csvRecord } from './csv.js';
+import { emitRows, newRowState, type Cell, type ExportLayout, type ExportTable, type GeoField, type RowState, type SubmissionMeta } from './layout.js';
 import type { Spool, SpoolDirectory } from './spool.js';
 import { send, whenClosed } from './streams.js';
 import { XlsxWriter } from './xlsx.js';
@@ -32,18 +31,18 @@ export interface MediaFile {
 const headersOf = (table: ExportTable) => table.columns.map((c) => c.header);
 
 /** Lines of one page per table (index: table position), CSV-encoded. */
-function csvPage(layout: ExportLayout, page: Iterable<ExportedSubmission>, counters: number[], withRepeats: boolean): string[] {
-  const text = layout.tables.map(() => '');
-  for (const { meta, answers } of page) emitRows(layout, meta, answers, counters, withRepeats, (table, cells) => (text[table.position] += csvLine(cells)));
-  return text;
+function csvPage(layout: ExportLayout, page: Iterable<ExportedSubmission>, rowState: RowState, withRepeats: boolean): string[] {
+  const records = layout.tables.map((): string[] => []);
+  for (const { meta, answers } of page) emitRows(layout, meta, answers, rowState, withRepeats, (table, cells) => records[table.position]!.push(csvRecord(cells)));
+  return records.map(csvLines);
 }
 
 /** One CSV file: the main table alone. */
 export async function writeCsv(out: Writable, layout: ExportLayout, pages: Pages): Promise<void> {
   const main = layout.tables[0]!;
-  const counters = newCounters(layout);
+  const rowState = newRowState(layout);
   await send(out, CSV_BOM + csvLine(headersOf(main)));
-  for await (const page of pages) await send(out, csvPage(layout, page, counters, false)[0]!);
+  for await (const page of pages) await send(out, csvPage(layout, page, rowState, false)[0]!);
   out.end();
   await finished(out);
 }
@@ -54,6 +53,8 @@ export function csvFileName(xmlFormId: string, table: ExportTable): string {
 
 /** A ZIP of one CSV per table (repeat rows linked to their parent by `_parent_index`), then the media files when given. */
 export async function writeCsvZip(out: Writable, xmlFormId: string, layout: ExportLayout, pages: Pages, spools: SpoolDirectory, media: AsyncIterable<MediaFile> | null): Promise<void> {
+  // Loaded with the first ZIP: most exports are one CSV or XLSX.
+  const { default: yazl } = await import('yazl');
   const zip = new yazl.ZipFile();
   const delivered = pipeline(zip.outputStream, out);
   delivered.catch(() => {});
@@ -65,9 +66,9 @@ export async function writeCsvZip(out: Writable, xmlFormId: string, layout: Expo
   const spooled = repeats.map(() => spools.spool());
   await Promise.race([send(mainEntry, CSV_BOM + csvLine(headersOf(main!))), closed]);
   for (const [i, table] of repeats.entries()) await spooled[i]!.write(CSV_BOM + csvLine(headersOf(table)));
-  const counters = newCounters(layout);
+  const rowState = newRowState(layout);
   for await (const page of pages) {
-    const [mainText, ...repeatText] = csvPage(layout, page, counters, repeats.length > 0);
+    const [mainText, ...repeatText] = csvPage(layout, page, rowState, repeats.length > 0);
     await Promise.race([send(mainEntry, mainText!), closed]);
     for (const [i, text] of repeatText.entries()) if (text !== '') await spooled[i]!.write(text);
   }
@@ -88,6 +89,7 @@ export async function writeCsvZip(out: Writable, xmlFormId: string, layout: Expo
   await Promise.race([delivered, closed]);
 }
 
+/** Rows of a sheet written between waits on the zip. */
 const XLSX_BATCH = 500;
 
 /** XLSX: the main table on the first sheet, each repeat on its own. */
@@ -96,17 +98,19 @@ export async function writeXlsx(out: Writable, layout: ExportLayout, pages: Page
   const [main, ...repeats] = layout.tables;
   const mainSheet = workbook.sheet(main!.name, headersOf(main!));
   const spooled = repeats.map(() => spools.spool());
-  const counters = newCounters(layout);
+  const rowState = newRowState(layout);
   let rows = 0;
   for await (const page of pages) {
     // Repeat rows are spooled as JSON lines, to be replayed into their sheets.
     const repeatText = repeats.map(() => '');
     for (const { meta, answers } of page) {
-      emitRows(layout, meta, answers, counters, repeats.length > 0, (table, cells) => {
+      emitRows(layout, meta, answers, rowState, repeats.length > 0, (table, cells) => {
         if (table.parent === null) mainSheet.add(cells);
         else repeatText[table.position - 1] += `${JSON.stringify(cells)}\n`;
       });
-      // Sheet XML is several times the size of the answers: it goes out in smaller batches than a page.
+      // Sheet XML is several times the size of the answers: it goes out in smaller batches than a
+      // page, each taken by the zip before the next, so none is held long enough to outlive the
+      // young generation's collections (the zip's buffers would then wait for a full collection).
       if (++rows % XLSX_BATCH === 0) await mainSheet.flush();
     }
     await mainSheet.flush();
@@ -137,13 +141,13 @@ async function replay(workbook: XlsxWriter, table: ExportTable, spool: Spool): P
 export async function writeGeoJson(out: Writable, layout: ExportLayout, pages: Pages, geo: GeoField, name: string, note: string | null): Promise<void> {
   const main = layout.tables[0]!;
   const headers = headersOf(main);
-  const counters = newCounters(layout);
+  const rowState = newRowState(layout);
   await send(out, `{"type":"FeatureCollection","name":${JSON.stringify(name)},${note === null ? '' : `"fieldkeep:note":${JSON.stringify(note)},`}"features":[`);
   let separator = '\n';
   for await (const page of pages) {
     let text = '';
     for (const { meta, answers } of page) {
-      emitRows(layout, meta, answers, counters, false, (_table, cells) => {
+      emitRows(layout, meta, answers, rowState, false, (_table, cells) => {
         const properties: Record<string, Cell> = {};
         for (let i = 0; i < headers.length; i += 1) properties[headers[i]!] = cells[i]!;
         text += `${separator}${JSON.stringify({ type: 'Feature', geometry: geometryOf(answers[geo.path], geo.type), properties })}`;

@@ -13,9 +13,10 @@
  * write and never signals back-pressure, so a slow reader would make it hold the whole sheet in
  * memory. `_openStream` is therefore replaced by one that gives exceljs an ordinary stream: the
  * zip reads it with back-pressure, and the export waits on it (`flush`) after each batch of rows.
- * exceljs is pinned (4.4.0) because this relies on that method and on the sheet data being open
- * once the header row is committed.
+ * exceljs is pinned (4.4.0) because this relies on that method, on the sheet data being open
+ * once the header row is committed, and on where its streaming writer's module lies.
  */
+import { createRequire } from 'node:module';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
 import type { Cell } from './layout.js';
@@ -43,26 +44,29 @@ interface FlowingWorkbookWriter extends ExcelJS.stream.xlsx.WorkbookWriter {
 
 type WriterOptions = ConstructorParameters<typeof ExcelJS.stream.xlsx.WorkbookWriter>[0];
 
-let writerClass: Promise<new (options: WriterOptions) => FlowingWorkbookWriter> | undefined;
+let writerClass: (new (options: WriterOptions) => FlowingWorkbookWriter) | undefined;
 
-/** exceljs is loaded on the first XLSX export: it holds about 30 MB that a server exporting no XLSX never needs. */
-function flowingWorkbookWriter(): Promise<new (options: WriterOptions) => FlowingWorkbookWriter> {
-  writerClass ??= import('exceljs').then(
-    ({ default: excel }) =>
-      class extends excel.stream.xlsx.WorkbookWriter implements FlowingWorkbookWriter {
-        declare zip: { append(source: Readable, data: { name: string }): void };
-        current: PartStream | undefined;
+/**
+ * exceljs is loaded on the first XLSX export, and only its streaming workbook writer (what it
+ * needs, not the whole library: about 15 MB rather than 27 MB), which a server exporting no XLSX
+ * never needs.
+ */
+function flowingWorkbookWriter(): new (options: WriterOptions) => FlowingWorkbookWriter {
+  if (writerClass) return writerClass;
+  const WorkbookWriter = createRequire(import.meta.url)('exceljs/lib/stream/xlsx/workbook-writer.js') as typeof ExcelJS.stream.xlsx.WorkbookWriter;
+  writerClass = class extends WorkbookWriter implements FlowingWorkbookWriter {
+    declare zip: { append(source: Readable, data: { name: string }): void };
+    current: PartStream | undefined;
 
-        _openStream(path: string): PartStream {
-          const stream = new PartStream();
-          this.zip.append(stream, { name: path });
-          // exceljs waits for this event before it finishes the workbook.
-          stream.on('finish', () => stream.emit('zipped'));
-          this.current = stream;
-          return stream;
-        }
-      },
-  );
+    _openStream(path: string): PartStream {
+      const stream = new PartStream();
+      this.zip.append(stream, { name: path });
+      // exceljs waits for this event before it finishes the workbook.
+      stream.on('finish', () => stream.emit('zipped'));
+      this.current = stream;
+      return stream;
+    }
+  };
   return writerClass;
 }
 
@@ -80,7 +84,7 @@ export class XlsxWriter {
   ) {}
 
   static async create(out: Writable): Promise<XlsxWriter> {
-    const Writer = await flowingWorkbookWriter();
+    const Writer = flowingWorkbookWriter();
     return new XlsxWriter(new Writer({ stream: out, useStyles: false, useSharedStrings: false, zip: { zlib: { level: 1 } } }), whenClosed(out));
   }
 

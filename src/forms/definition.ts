@@ -4,7 +4,7 @@
  * the media files the form expects, and the warnings a person should see. Pure: bytes in, values out.
  */
 import { XFormError, XmlError, parseXForm, parseXmlTree, type FormSchema, type XmlElement } from '../xform/index.js';
-import { convertXlsForm, type XlsFormIssue } from '../xlsform/index.js';
+import type { XlsFormIssue } from '../xlsform/index.js';
 
 export type DefinitionSource = 'xlsform' | 'xform';
 
@@ -59,6 +59,8 @@ export async function prepareFormDefinition(bytes: Uint8Array, fileName: string)
     throw new FormDefinitionError('form.unrecognised_file', `${fileName} is neither an XLSForm (.xlsx, .xls) nor an XForm (.xml).`);
   }
   if (source === 'xform') return { source, ...readXForm(Buffer.from(bytes)), warnings: [] };
+  // The converter is loaded with the first XLSForm: a server whose forms are all uploaded already never needs it.
+  const { convertXlsForm } = await import('../xlsform/index.js');
   const converted = await convertXlsForm(bytes, fileName);
   if (converted.errors.length > 0) {
     throw new FormDefinitionError(

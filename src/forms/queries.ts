@@ -1,5 +1,6 @@
 import type { Executor } from '../audit/index.js';
 import type { ProjectAccess } from '../access/index.js';
+import { prepared } from '../db/prepared.js';
 import type { FormMediaTable, FormsTable, FormVersionsTable } from '../db/tables.js';
 import type { Insertable, Selectable } from 'kysely';
 
@@ -21,7 +22,13 @@ export function listForms(db: Executor, view: FormsInView): Promise<FormRow[]> {
   return formsInView(db, view).orderBy('xml_form_id').execute();
 }
 
+/** Prepared (src/db/prepared.ts), for the view of a whole project: every submission looks its form up. */
+const projectFormById = prepared((db, v: { projectId: number; xmlFormId: string }) =>
+  formsInView(db, { projectId: v.projectId, onlyForm: null }).where('xml_form_id', '=', v.xmlFormId),
+);
+
 export function findForm(db: Executor, view: FormsInView, xmlFormId: string): Promise<FormRow | undefined> {
+  if (view.onlyForm === null) return projectFormById.first(db, { projectId: view.projectId, xmlFormId });
   return formsInView(db, view).where('xml_form_id', '=', xmlFormId).executeTakeFirst();
 }
 
@@ -52,8 +59,13 @@ export function publishedVersions(db: Executor, form: FormRow): Promise<FormVers
   return db.selectFrom('form_versions').selectAll().where('form_id', '=', form.id).where('published_at', 'is not', null).orderBy('published_at', 'desc').orderBy('id', 'desc').execute();
 }
 
+/** Prepared (src/db/prepared.ts): every submission looks its form version up. */
+const publishedVersion = prepared((db, v: { formId: number; version: string }) =>
+  db.selectFrom('form_versions').selectAll().where('form_id', '=', v.formId).where('version', '=', v.version).where('published_at', 'is not', null),
+);
+
 export function publishedVersionNamed(db: Executor, form: FormRow, version: string): Promise<FormVersionRow | undefined> {
-  return db.selectFrom('form_versions').selectAll().where('form_id', '=', form.id).where('version', '=', version).where('published_at', 'is not', null).executeTakeFirst();
+  return publishedVersion.first(db, { formId: form.id, version });
 }
 
 export async function markPublished(db: Executor, version: FormVersionRow, at: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import secureJsonParse from 'secure-json-parse';
 import { AppError, retryAfterSeconds, toProblem } from './errors.js';
 import { classify } from './classify.js';
+import { lazyCompilers } from './lazy-compilers.js';
 import { redactUrl } from './logger.js';
 import { RouteRegistry } from './route-registry.js';
 import type { App, AppContext } from './context.js';
@@ -60,6 +61,7 @@ export async function buildServer(ctx: AppContext, logger: Logger, routes: reado
     return503OnClosing: true,
     ...connectionLimits(ctx.config.http),
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: lazyCompilers },
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   // Connections beyond the limit are closed as they arrive, before they cost a parser or a request.

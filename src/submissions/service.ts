@@ -19,12 +19,10 @@
  * Two clients posting the same instanceID at once meet at the unique index on (form, instanceID):
  * the loser's transaction fails, and its retry finds the winner's row and answers as a duplicate.
  */
-import type { Insertable } from 'kysely';
 import { actorIdOf, type ProjectAccess } from '../access/index.js';
 import { recordAudit, type AuditEvent, type Executor } from '../audit/index.js';
 import { isoNow } from '../db/columns.js';
 import { isUniqueViolation } from '../db/errors.js';
-import type { SubmissionAttachmentsTable } from '../db/tables.js';
 import type { FormSchema } from '../xform/index.js';
 import { findForm, publishedVersionNamed, type FormRow, type FormVersionRow } from '../forms/queries.js';
 import { schemaOf } from '../forms/service.js';
@@ -204,7 +202,7 @@ async function addToExisting(trx: Executor, r: Recording, existing: q.VersionWit
   }
   const now = isoNow();
   const stored = new Map((await q.attachmentsOf(trx, existing.id)).map((a) => [a.name, a]));
-  const newRows: Insertable<SubmissionAttachmentsTable>[] = [];
+  const newRows: q.NewAttachment[] = [];
   const added: string[] = [];
   for (const file of r.files.values()) {
     const row = stored.get(file.name);
@@ -255,7 +253,7 @@ function insertVersion(trx: Executor, r: Recording, submissionId: number, now: s
  * edit replaces, or still to come) and every other file received. Returns the names still missing.
  */
 async function insertFiles(trx: Executor, r: Recording, versionId: number, carried: ReadonlyMap<string, q.AttachmentRow>, now: string): Promise<string[]> {
-  const rows: Insertable<SubmissionAttachmentsTable>[] = [];
+  const rows: q.NewAttachment[] = [];
   const missing: string[] = [];
   for (const name of r.content.expected) {
     const file = r.files.get(name);
@@ -272,7 +270,7 @@ async function insertFiles(trx: Executor, r: Recording, versionId: number, carri
   return missing;
 }
 
-function attachmentRow(r: Recording, versionId: number, name: string, file: ReceivedFile | undefined, now: string): Insertable<SubmissionAttachmentsTable> {
+function attachmentRow(r: Recording, versionId: number, name: string, file: ReceivedFile | undefined, now: string): q.NewAttachment {
   const empty = { blob_id: null, md5: null, sha256: null, size: null, content_type: null, received_at: null };
   return {
     version_id: versionId,

@@ -6,9 +6,8 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { convertXlsForm } from './index.js';
 import type { XlsFormIssue } from './index.js';
-import { defaultReadLimits } from './workbook/index.js';
+import { defaultReadLimits } from './workbook/limits.js';
 
 interface Outcome {
   xform?: string;
@@ -43,6 +42,8 @@ async function readForm(file: string): Promise<Uint8Array | XlsFormIssue> {
 async function convertFile(file: string): Promise<Outcome> {
   const bytes = await readForm(file);
   if (!(bytes instanceof Uint8Array)) return { warnings: [], errors: [bytes] };
+  // The converter is loaded when used: every other command, `serve` included, does without it.
+  const { convertXlsForm } = await import('./index.js');
   const { xform, warnings, errors } = await convertXlsForm(bytes, path.basename(file));
   return errors.length > 0 ? { warnings, errors } : { xform, warnings, errors };
 }
