@@ -131,4 +131,6 @@ writeSection('submission-data', [
   ...results.map((r) => `| ${r.kind} | ${(TOTAL / r.insertSeconds).toFixed(0)} rows/s | ${cell(r, 'page1')} | ${cell(r, 'deepCursor')} | ${cell(r, 'deepOffset')} | ${cell(r, 'count')} (${r.countValue.toLocaleString('en-US')} rows) | ${cell(r, 'single')} |`),
   '',
   'The filtered count is `{"q2": {"$gte": 500}, "q1": {"$regex": "^v1"}}`: a scan of every row\'s JSON, as no index covers arbitrary answers. Keyset paging (`cursor`) costs the same on any page; offset paging grows with the offset, and the Kobo figure also includes the `count` of every row that Kobo\'s answer carries. The `next` links of the Kobo API carry a cursor, so a client following them pays the cursor\'s cost plus that count.',
+  '',
+  'Where a page\'s time goes beyond its SQL (a CPU profile of the server answering page 1 over and over, SQLite, 2026-11-30): shaping each row as the Kobo-compatible object (`presentSubmission`: both JSON columns parsed, attachments matched to questions, the geolocation found, about 36 keys a row) about 25 %, Fastify\'s JSON serialisation of the page about 10 %, the driver and Kysely about 12 %, garbage collection about 14 %, and authentication, the project access check and the grouped read audit entry about 5 %. The ceiling runs the page\'s SQL alone, so small requests show a low fraction however lean the rest is.',
 ]);

@@ -7,6 +7,7 @@
  */
 import { benchStorage } from './scratch.js';
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { createAccountsContext } from '../../src/accounts/context.js';
@@ -17,6 +18,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { ensureSecretKey } from '../../src/config/secret-key.js';
 import { isoNow } from '../../src/db/columns.js';
 import type { Database } from '../../src/db/database.js';
+import { send } from '../../src/openrosa/submission-client.test-support.js';
 import { createProject } from '../../src/projects/index.js';
 import { startServer, type RunningServer } from '../../src/server/start.js';
 import { typedAnswers } from '../../src/submissions/index.js';
@@ -84,8 +86,12 @@ export async function openBenchInstance(kind: 'sqlite' | 'postgres'): Promise<Be
     await insertApiToken(database.db, { user_id: user.id, name: 'bench', token_hash: hashToken(token), scope: 'write', created_at: isoNow() });
     const headers = { authorization: `Bearer ${token}` };
     const projectId = await createProject(database.db, user.id, { name: 'bench' }, { actorLabel: 'cli' });
-    const uploaded = await fetch(`${server.url}/api/v1/projects/${projectId}/forms?publish=true`, { method: 'POST', headers: { ...headers, 'content-type': 'application/xml' }, body: benchForm });
-    if (uploaded.status !== 201) throw new Error(`form upload failed: ${uploaded.status} ${await uploaded.text()}`);
+    // Not on a kept-alive connection: seeding a million rows in this process then blocks the event
+    // loop past the keep-alive timeout, and the client and server timers race to close that socket.
+    const uploaded = await send(`${server.url}/api/v1/projects/${projectId}/forms?publish=true`, 'POST', { ...headers, 'content-type': 'application/xml' }, Buffer.from(benchForm), {
+      agent: new Agent({ keepAlive: false }),
+    });
+    if (uploaded.status !== 201) throw new Error(`form upload failed: ${uploaded.status} ${uploaded.body}`);
     const form = await database.db.selectFrom('forms').select(['id', 'published_version_id']).where('project_id', '=', projectId).executeTakeFirstOrThrow();
     const stop = async () => {
       stopped = true;

@@ -20,14 +20,13 @@ const surveySheet = (rows: string) => ({ name: 'survey', xml: `<sheetData>${inli
 const withEntries = (extra: ZipEntrySpec[]) => buildZip([...xlsxParts({ sheets: [surveySheet(inlineRow(2, ['text', 'q', 'Q']))] }), ...extra]);
 
 /**
- * Reading and converting 100,000 survey rows takes 1.5 s of CPU on a quiet 2-core machine and
- * holds the whole sheet (the workbook reader is not streaming), over the usual guards though under
- * the row cap: this case has its own bounds until the reader is made lighter (SECURITY.md, known
- * findings).
+ * A sheet's rows are read into memory before conversion: 100,000 rows are refused at the row cap
+ * (50,000), after reading that many, about 0.4 s on a quiet 2-core machine and up to 2 s under
+ * load, so this case has a looser time bound than the usual guard (SECURITY.md, known findings).
  */
-const HUNDRED_THOUSAND_ROWS = { withinMs: 10_000, rssGrowthBytes: 192 * MB };
+const ROW_CAP_WITHIN_MS = 5_000;
 
-const workbooks: Array<{ label: string; build: () => Buffer; bounds?: { withinMs: number; rssGrowthBytes: number } }> = [
+const workbooks: Array<{ label: string; build: () => Buffer; withinMs?: number }> = [
   {
     label: 'a zip bomb (1 MB inflating to 1 GB, size declared honestly)',
     build: () => withEntries([{ name: 'xl/worksheets/sheet2.xml', deflated: zerosDeflated(1024), declaredSize: GB }]),
@@ -83,12 +82,12 @@ const workbooks: Array<{ label: string; build: () => Buffer; bounds?: { withinMs
     build: () => buildZip(xlsxParts({ sheets: [{ name: 'survey', xml: `<sheetData>${inlineRow(1, ['type', 'name', 'label'])}<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>` }] })),
   },
   {
-    label: 'a survey sheet with 100,000 rows of unknown question types',
+    label: 'a survey sheet with 100,000 rows',
     build: () => {
-      const rows = Array.from({ length: 100_000 }, (_, i) => inlineRow(i + 2, ['boom', `q${i}`, 'Q'])).join('');
+      const rows = Array.from({ length: 100_000 }, (_, i) => inlineRow(i + 2, ['text', `q${i}`, 'Q'])).join('');
       return buildZip(xlsxParts({ sheets: [surveySheet(rows)] }));
     },
-    bounds: HUNDRED_THOUSAND_ROWS,
+    withinMs: ROW_CAP_WITHIN_MS,
   },
 ];
 
@@ -112,7 +111,7 @@ describeEachDatabase('hostile XLSX', (kind) => {
         env(),
         () => send(`${targets().formsUrl}?fileName=hostile.xlsx`, 'POST', { ...targets().owner.headers, 'content-type': 'application/octet-stream' }, bytes),
         ['form.invalid_xlsform'],
-        workbook.bounds ?? {},
+        workbook.withinMs === undefined ? {} : { withinMs: workbook.withinMs },
       );
     });
   }

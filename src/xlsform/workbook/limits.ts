@@ -16,13 +16,16 @@ export interface ReadLimits {
 }
 
 // Sized for real forms: the largest known XLSForms are a few MB with tens of thousands of
-// choice rows; Excel's own cell limit is 32,767 characters.
+// choice rows (longer lists belong in a CSV file, select_one_from_file, which ODK Collect also
+// handles far better); Excel's own cell limit is 32,767 characters. The row cap is also what
+// bounds a hostile sheet: rows are read into memory before conversion, so 100,000 of them are
+// refused at the 50,001st row instead of being read and converted whole.
 export const defaultReadLimits: ReadLimits = Object.freeze({
   maxBytes: 20 * 1024 * 1024,
   maxEntries: 1000,
   maxUncompressedBytes: 200 * 1024 * 1024,
   maxRatio: 200,
-  maxRows: 200_000,
+  maxRows: 50_000,
   maxColumns: 2000,
   maxCellChars: 32_767,
 });

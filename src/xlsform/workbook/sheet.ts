@@ -42,7 +42,7 @@ export class SheetBuilder {
   private tooLarge(row: number, what: string): WorkbookError {
     return new WorkbookError(
       'xlsform.too_large',
-      `The workbook is too large to convert: ${what} (sheet "${this.name}", row ${row + 1}). Split the form or remove unused rows, columns and text.`,
+      `The workbook is too large to convert: ${what} (sheet "${this.name}", row ${row + 1}). Split the form, move long choice lists to a CSV file (select_one_from_file), or remove unused rows, columns and text.`,
       { sheet: this.name, row: row + 1 },
     );
   }

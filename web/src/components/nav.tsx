@@ -1,5 +1,5 @@
 /** Breadcrumbs and tabs shared by the project and form screens. */
-import { h, type VNode } from 'vue';
+import { Fragment, h, type VNode } from 'vue';
 import { RouterLink } from 'vue-router';
 import { t } from '../i18n.js';
 import type { MessageKey } from '../messages/en.js';
@@ -29,7 +29,14 @@ export function projectTabs(projectId: string, current: string): VNode {
   return tabs(t('nav.projects'), [[base, 'project.forms'], [`${base}/sharing`, 'project.sharing'], [`${base}/encryption`, 'project.encryption'], [`${base}/activity`, 'project.audit']], current);
 }
 
-export function formTabs(projectId: string, formId: string, current: string): VNode {
-  const base = `/p/${projectId}/f/${encodeURIComponent(formId)}`;
-  return tabs(t('project.forms'), [[base, 'form.overview'], [`${base}/preview`, 'form.preview'], [`${base}/data`, 'form.data'], [`${base}/exports`, 'form.exports']], current);
+/** The top of every form screen: the way back to the project, the form's title and its tabs. */
+export function formHeader(place: { projectId: string; projectName: string | undefined; formId: string; title: string | undefined }, current: string): VNode {
+  const base = `/p/${place.projectId}/f/${encodeURIComponent(place.formId)}`;
+  return (
+    <>
+      {crumbs([['/', t('nav.projects')], [`/p/${place.projectId}`, place.projectName ?? '…']])}
+      <h1>{place.title ?? place.formId}</h1>
+      {tabs(t('project.forms'), [[base, 'form.overview'], [`${base}/preview`, 'form.preview'], [`${base}/data`, 'form.data'], [`${base}/exports`, 'form.exports']], current)}
+    </>
+  );
 }

@@ -7,7 +7,7 @@
 import { computed, defineAsyncComponent, defineComponent, Fragment, h, reactive, ref, watch } from 'vue';
 import { RouterLink, useRoute } from 'vue-router';
 import { get, post } from '../api.js';
-import { crumbs, formTabs } from '../components/nav.js';
+import { formHeader } from '../components/nav.js';
 import { attempt, checkbox, errorNotice, okNotice, padlockIcon, selectField } from '../components/ui.js';
 import { filterQuery, reviewStatusOf, reviewStatuses, setReview, submissionIdOf, useFormShape } from '../data.js';
 import { formatDateTime, formatNumber, t } from '../i18n.js';
@@ -282,9 +282,7 @@ export default defineComponent(() => {
 
   return () => (
     <section class="page">
-      {crumbs([['/', t('nav.projects')], [`/p/${projectId()}`, project.value?.name ?? '…']])}
-      <h1>{form.value?.title ?? formId()}</h1>
-      {formTabs(projectId(), formId(), route.path)}
+      {formHeader({ projectId: projectId(), projectName: project.value?.name, formId: formId(), title: form.value?.title }, route.path)}
       {errorNotice(error.value)}
       {okNotice(notice.value)}
       {encrypted() ? <EncryptedBar projectId={Number(projectId())} encrypted lockedText={t('data.lockedHelp')} /> : null}

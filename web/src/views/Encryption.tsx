@@ -5,13 +5,13 @@
  * setting for decryption on the server, key rotation, and one's own key. The server receives
  * public keys and wrapped or sealed private keys only (src/crypto/browser).
  */
-import { computed, defineComponent, Fragment, h, nextTick, ref, watchEffect } from 'vue';
+import { computed, defineComponent, Fragment, h, nextTick, ref, watchEffect, type VNode } from 'vue';
 import { useRoute } from 'vue-router';
 import { ApiError, get, patch } from '../api.js';
 import { crumbs, projectTabs } from '../components/nav.js';
 import { attempt, badge, checkbox, errorNotice, okNotice, padlockIcon, selectField, textField } from '../components/ui.js';
 import * as keys from '../encryption/keys.js';
-import { PassphraseFields, clearPassphrase, passphraseReady, usePassphrase } from '../encryption/passphrase.js';
+import { PassphraseFields, clearPassphrase, passphraseReady, usePassphrase, type PassphraseState } from '../encryption/passphrase.js';
 import { UnlockForm, padlockBadge } from '../encryption/padlock.js';
 import { isUnlocked, keyCount, type EncryptionView } from '../encryption/state.js';
 import { formatDateTime, t } from '../i18n.js';
@@ -210,9 +210,27 @@ export default defineComponent(() => {
 
   const working = (what: string, text: string) => (busy.value === what ? <p role="status" class="hint">{text}</p> : null);
 
+  /** A form that takes a new passphrase (twice, checked against the policy), with any fields of its own after it. */
+  function passphraseForm(spec: {
+    labelledBy: string;
+    onSubmit: (event: Event) => void;
+    field: { id: string; label: string; help: string; state: PassphraseState };
+    extra?: VNode | VNode[] | null;
+    submit: string;
+    work: [string, string];
+  }) {
+    return (
+      <form class="key-form" onSubmit={spec.onSubmit} aria-labelledby={spec.labelledBy}>
+        <PassphraseFields id={spec.field.id} label={spec.field.label} help={spec.field.help} state={spec.field.state} />
+        {spec.extra ?? null}
+        <button type="submit" disabled={!passphraseReady(spec.field.state) || busy.value !== null}>{spec.submit}</button>
+        {working(...spec.work)}
+      </form>
+    );
+  }
+
   function turnOnSection() {
     if (!isOwner()) return <p class="card">{t('encryption.ownerOnly')}</p>;
-    const ready = passphraseReady(newKey);
     return (
       <section class="card" aria-labelledby="turn-on-title">
         <h2 id="turn-on-title">{t('encryption.turnOnTitle')}</h2>
@@ -226,22 +244,21 @@ export default defineComponent(() => {
           </ul>
         </div>
         {errorNotice(turnOnError.value)}
-        <form class="key-form" onSubmit={turnOn} aria-labelledby="turn-on-title">
-          <PassphraseFields
-            id="new-passphrase"
-            label={t('encryption.newPassphrase')}
-            help={t('encryption.newPassphraseHelp')}
-            state={newKey}
-          />
-          {textField({ id: 'new-hint', label: t('encryption.hint'), value: hint.value, onInput: (v) => (hint.value = v), hint: t('encryption.hintHelp') })}
-          {selectField({ id: 'key-size', label: t('encryption.keySize'), value: modulusBits.value, options: [['2048', t('encryption.keySize2048')], ['3072', t('encryption.keySize3072')]], onChange: (v) => (modulusBits.value = v as '2048' | '3072') })}
-          <div class="field">
-            {checkbox({ id: 'allow-server', label: t('encryption.allowServer'), checked: allowServer.value, onChange: (v) => (allowServer.value = v) })}
-            <p class="hint">{t('encryption.allowServerHelp')}</p>
-          </div>
-          <button type="submit" disabled={!ready || busy.value !== null}>{t('encryption.turnOn')}</button>
-          {working('turnOn', t('encryption.making'))}
-        </form>
+        {passphraseForm({
+          labelledBy: 'turn-on-title',
+          onSubmit: turnOn,
+          field: { id: 'new-passphrase', label: t('encryption.newPassphrase'), help: t('encryption.newPassphraseHelp'), state: newKey },
+          extra: [
+            textField({ id: 'new-hint', label: t('encryption.hint'), value: hint.value, onInput: (v) => (hint.value = v), hint: t('encryption.hintHelp') }),
+            selectField({ id: 'key-size', label: t('encryption.keySize'), value: modulusBits.value, options: [['2048', t('encryption.keySize2048')], ['3072', t('encryption.keySize3072')]], onChange: (v) => (modulusBits.value = v as '2048' | '3072') }),
+            <div class="field">
+              {checkbox({ id: 'allow-server', label: t('encryption.allowServer'), checked: allowServer.value, onChange: (v) => (allowServer.value = v) })}
+              <p class="hint">{t('encryption.allowServerHelp')}</p>
+            </div>,
+          ],
+          submit: t('encryption.turnOn'),
+          work: ['turnOn', t('encryption.making')],
+        })}
         <details class="self-managed">
           <summary>{t('encryption.selfManagedTitle')}</summary>
           <p>{t('encryption.selfManagedHelp')}</p>
@@ -316,16 +333,13 @@ export default defineComponent(() => {
         <p class="notice notice-warn">{t('encryption.warningLoss')}</p>
         {errorNotice(recoveryError.value)}
         {unlocked() && heldKeys.value.has(key.publicKey) ? (
-          <form class="key-form" onSubmit={makeRecoveryFile} aria-labelledby="recovery-title">
-            <PassphraseFields
-              id="recovery-passphrase"
-              label={t('encryption.recoveryPassphrase')}
-              help={t('encryption.recoveryPassphraseHelp')}
-              state={recovery}
-            />
-            <button type="submit" disabled={!passphraseReady(recovery) || busy.value !== null}>{t('encryption.recoveryDownload')}</button>
-            {working('recovery', t('encryption.wrapping'))}
-          </form>
+          passphraseForm({
+            labelledBy: 'recovery-title',
+            onSubmit: makeRecoveryFile,
+            field: { id: 'recovery-passphrase', label: t('encryption.recoveryPassphrase'), help: t('encryption.recoveryPassphraseHelp'), state: recovery },
+            submit: t('encryption.recoveryDownload'),
+            work: ['recovery', t('encryption.wrapping')],
+          })
         ) : (
           <p class="muted">{t('encryption.recoveryLocked')}</p>
         )}
@@ -418,17 +432,14 @@ export default defineComponent(() => {
         {errorNotice(rotateError.value)}
         <details>
           <summary>{t('encryption.rotateOpen')}</summary>
-          <form class="key-form" onSubmit={rotate} aria-labelledby="rotate-title">
-            <PassphraseFields
-              id="rotate-passphrase"
-              label={t('encryption.newPassphrase')}
-              help={t('encryption.rotatePassphraseHelp')}
-              state={rotation}
-            />
-            {textField({ id: 'rotate-hint', label: t('encryption.hint'), value: rotateHint.value, onInput: (v) => (rotateHint.value = v), hint: t('encryption.hintHelp') })}
-            <button type="submit" disabled={!passphraseReady(rotation) || busy.value !== null}>{t('encryption.rotate')}</button>
-            {working('rotate', t('encryption.making'))}
-          </form>
+          {passphraseForm({
+            labelledBy: 'rotate-title',
+            onSubmit: rotate,
+            field: { id: 'rotate-passphrase', label: t('encryption.newPassphrase'), help: t('encryption.rotatePassphraseHelp'), state: rotation },
+            extra: textField({ id: 'rotate-hint', label: t('encryption.hint'), value: rotateHint.value, onInput: (v) => (rotateHint.value = v), hint: t('encryption.hintHelp') }),
+            submit: t('encryption.rotate'),
+            work: ['rotate', t('encryption.making')],
+          })}
         </details>
       </section>
     );
@@ -437,18 +448,13 @@ export default defineComponent(() => {
   function ownKeySection() {
     // The owner opens the project with its own passphrase; their own key matters in other people's projects.
     if (isOwner()) return null;
-    const form = (
-      <form class="key-form" onSubmit={setOwnKey} aria-labelledby="own-key-title">
-        <PassphraseFields
-          id="own-passphrase"
-          label={t('encryption.ownPassphrase')}
-          help={t('encryption.ownPassphraseHelp')}
-          state={own}
-        />
-        <button type="submit" disabled={!passphraseReady(own) || busy.value !== null}>{t('encryption.ownKeySetUp')}</button>
-        {working('ownKey', t('encryption.making'))}
-      </form>
-    );
+    const form = passphraseForm({
+      labelledBy: 'own-key-title',
+      onSubmit: setOwnKey,
+      field: { id: 'own-passphrase', label: t('encryption.ownPassphrase'), help: t('encryption.ownPassphraseHelp'), state: own },
+      submit: t('encryption.ownKeySetUp'),
+      work: ['ownKey', t('encryption.making')],
+    });
     return (
       <section class="card" aria-labelledby="own-key-title">
         <h2 id="own-key-title" tabindex="-1">{t('encryption.ownKeyTitle')}</h2>

@@ -6,7 +6,7 @@
 import { computed, defineAsyncComponent, defineComponent, Fragment, h, nextTick, onBeforeUnmount, reactive, ref, watch } from 'vue';
 import { useRoute } from 'vue-router';
 import { del, get, post, withQuery } from '../api.js';
-import { crumbs, formTabs } from '../components/nav.js';
+import { formHeader } from '../components/nav.js';
 import { attempt, badge, checkbox, errorNotice, okNotice, selectField, textField } from '../components/ui.js';
 import { useFormShape } from '../data.js';
 import { formatBytes, formatDateTime, formatNumber, t } from '../i18n.js';
@@ -344,9 +344,7 @@ export default defineComponent(() => {
 
   return () => (
     <section class="page">
-      {crumbs([['/', t('nav.projects')], [`/p/${projectId()}`, project.value?.name ?? '…']])}
-      <h1>{form.value?.title ?? formId()}</h1>
-      {formTabs(projectId(), formId(), route.path)}
+      {formHeader({ projectId: projectId(), projectName: project.value?.name, formId: formId(), title: form.value?.title }, route.path)}
       {errorNotice(formError.value)}
       {form.value !== null && form.value.published === null ? <p class="notice notice-warn">{t('exports.notPublished')}</p> : null}
       {form.value?.published?.encrypted === true ? <DecryptedExport projectId={Number(projectId())} formId={formId()} /> : null}

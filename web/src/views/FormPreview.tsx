@@ -6,7 +6,7 @@
 import { computed, defineComponent, Fragment, h, ref, watch, type VNode } from 'vue';
 import { RouterLink, useRoute } from 'vue-router';
 import { get } from '../api.js';
-import { crumbs, formTabs } from '../components/nav.js';
+import { formHeader } from '../components/nav.js';
 import { attempt, badge, errorNotice, padlockIcon, selectField } from '../components/ui.js';
 import { t } from '../i18n.js';
 import { formPath, useForm, useProject } from '../project.js';
@@ -155,9 +155,7 @@ export default defineComponent(() => {
 
   return () => (
     <section class="page">
-      {crumbs([['/', t('nav.projects')], [`/p/${projectId()}`, project.value?.name ?? '…']])}
-      <h1>{form.value?.title ?? formId()}</h1>
-      {formTabs(projectId(), formId(), route.path)}
+      {formHeader({ projectId: projectId(), projectName: project.value?.name, formId: formId(), title: form.value?.title }, route.path)}
       {errorNotice(formError.value ?? error.value)}
       <div class="card toolbar">
         {form.value?.draft != null && form.value.published !== null ? (

@@ -2,7 +2,7 @@
 import { defineComponent, Fragment, h, ref, watchEffect } from 'vue';
 import { useRoute } from 'vue-router';
 import { ApiError, api, del, get, patch, post } from '../api.js';
-import { crumbs, formTabs } from '../components/nav.js';
+import { formHeader } from '../components/nav.js';
 import { attempt, badge, checkbox, errorNotice, issuesTable, okNotice, padlockIcon, textField } from '../components/ui.js';
 import { FormUpload } from '../components/upload.js';
 import { formatBytes, formatDateTime, t } from '../i18n.js';
@@ -251,9 +251,7 @@ export default defineComponent(() => {
 
   return () => (
     <section class="page">
-      {crumbs([['/', t('nav.projects')], [`/p/${projectId()}`, project.value?.name ?? '…']])}
-      <h1>{form.value?.title ?? formId()}</h1>
-      {formTabs(projectId(), formId(), route.path)}
+      {formHeader({ projectId: projectId(), projectName: project.value?.name, formId: formId(), title: form.value?.title }, route.path)}
       {errorNotice(error.value ?? actionError.value)}
       {okNotice(notice.value)}
       {form.value !== null ? (
