@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 export interface CliRun {
   code: number | null;
@@ -18,9 +17,14 @@ export interface CliOptions {
   onStdout?: (stdout: string, child: ChildProcess) => void;
 }
 
-/** Runs `fieldkeep ARGS…` from the source tree as an operator would, with only the given settings. */
+/**
+ * Runs `fieldkeep ARGS…` from the source tree as an operator would, with only the given settings.
+ * Node runs the command itself (tsx as its loader), not under the `tsx` launcher: the launcher
+ * relays a signal by waiting 30 ms for its child to acknowledge it and kills the child outright
+ * otherwise, so a busy server could be killed instead of shutting down as `node dist/main.js` does.
+ */
 export async function runFieldkeep(args: string[], env: Record<string, string>, options: CliOptions = {}): Promise<CliRun> {
-  const child = spawn(tsx, [path.join(root, 'src', 'main.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'main.ts'), ...args], {
     env: { PATH: process.env.PATH ?? '', FIELDKEEP_LOG_LEVEL: 'warn', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
