@@ -21,7 +21,7 @@ const withEntries = (extra: ZipEntrySpec[]) => buildZip([...xlsxParts({ sheets: 
 
 /**
  * A sheet's rows are read into memory before conversion: 100,000 rows are refused at the row cap
- * (50,000), after reading that many, about 0.4 s on a quiet 2-core machine and up to 2 s under
+ * (50,000), after reading that many, about 0.25 s on a quiet 2-core machine and up to 2 s under
  * load, so this case has a looser time bound than the usual guard (SECURITY.md, known findings).
  */
 const ROW_CAP_WITHIN_MS = 5_000;
