@@ -85,8 +85,15 @@ export async function screenshot(page: Page, name: string): Promise<string[]> {
   return overflowing.map((element) => `${name}: ${element}`);
 }
 
-/** How wide the page is past a 360 px screen, the narrowest phone served (0 when it fits); the viewport is set back to desktop. */
-export async function overflowAt360(page: Page): Promise<number> {
+/** `screenshot`, and whether the page is also wider than a 360 px screen, the narrowest phone served. */
+export async function screenshotAndCheck360(page: Page, name: string): Promise<string[]> {
+  const problems = await screenshot(page, name);
+  const wide = await overflowAt360(page);
+  return wide > 0 ? [...problems, `${name}: ${wide}px too wide at 360px`] : problems;
+}
+
+/** How wide the page is past a 360 px screen (0 when it fits); the viewport is set back to desktop. */
+async function overflowAt360(page: Page): Promise<number> {
   await page.setViewportSize({ width: 360, height: 740 });
   const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   await page.setViewportSize(DESKTOP);

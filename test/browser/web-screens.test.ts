@@ -22,7 +22,7 @@ import { collectHeaders, multipartBody, send } from '../../src/openrosa/submissi
 import { buildXlsx } from '../../src/xlsform/workbook/fixtures.test-support.js';
 import { grantEmergencyAccess } from '../../src/projects/emergency.js';
 import { spaContentSecurityPolicy } from '../../src/web/routes.js';
-import { ensureWebBuilt, openBrowser, overflowAt360, screenshot, SCREENSHOT_DIR, signInAs, signOutOf, solidPng, type WebBrowser } from './web-app.support.js';
+import { ensureWebBuilt, openBrowser, screenshot, screenshotAndCheck360, SCREENSHOT_DIR, signInAs, signOutOf, solidPng, type WebBrowser } from './web-app.support.js';
 
 const PRIVACY_URL = 'https://example.org/fieldkeep-privacy';
 
@@ -86,10 +86,7 @@ describeEachDatabase('the web application’s exports, summary, map, preview and
 
   /** Photographs at 390 px and desktop (the shared helper), and checks 360 px too, the narrowest phone we serve. */
   async function shoot(name: string) {
-    if (kind !== 'sqlite') return;
-    overflowing.push(...(await screenshot(page(), name)));
-    const wide = await overflowAt360(page());
-    if (wide > 0) overflowing.push(`${name}: ${wide}px too wide at 360px`);
+    if (kind === 'sqlite') overflowing.push(...(await screenshotAndCheck360(page(), name)));
   }
 
   const signIn = (username: string, password: string) => signInAs(page(), env().url, username, password);
