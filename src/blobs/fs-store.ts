@@ -86,7 +86,7 @@ export class FsBlobStore implements BlobStore {
     this.addressKey = Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'fieldkeep blob address', 32));
   }
 
-  async put(content: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
+  async put(content: AsyncIterable<Buffer> | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
     const measure = new Measure(this.addressKey, options.maxBytes ?? Number.MAX_SAFE_INTEGER);
     return this.write(Buffer.isBuffer(content) ? [content] : content, measure, async (blob, tmp) => {
       const final = this.pathOf(blob.id);

@@ -20,7 +20,8 @@ export interface PutOptions {
  * durable, so a caller may acknowledge the upload when it returns.
  */
 export interface BlobStore {
-  put(content: Readable | Buffer, options?: PutOptions): Promise<StoredBlob>;
+  /** A stream source (a Readable, a generator) is destroyed if the put stops reading it early. */
+  put(content: AsyncIterable<Buffer> | Buffer, options?: PutOptions): Promise<StoredBlob>;
   /**
    * The content, decrypted and authenticated as it streams: a missing or wrong master key, or a
    * damaged header, rejects; damaged content errors the stream, and no byte of a damaged segment is released.

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { buffer } from 'node:stream/consumers';
 import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
@@ -82,6 +84,12 @@ describeEachDatabase('OpenRosa submissions', (kind) => {
     return send(options.url ?? submissionUrl(), 'POST', collectHeaders({ ...user.headers, 'content-type': body.contentType, ...extra }), body.body, { chunked: options.chunked ?? false });
   };
   const blobText = async (id: string) => buffer(await blobs.get(id));
+  /** The blob files in the store, by name (not its temporary or bookkeeping folders). */
+  const blobFiles = async () =>
+    (await readdir(blobs.root, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile() && /^[0-9a-f]{64}$/.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
   const versionOf = (instanceId: string) => db().selectFrom('submission_versions').selectAll().where('instance_id', '=', instanceId).executeTakeFirstOrThrow();
   const attachmentsOf = async (instanceId: string) =>
     db().selectFrom('submission_attachments').selectAll().where('version_id', '=', (await versionOf(instanceId)).id).orderBy('name').execute();
@@ -167,6 +175,24 @@ describeEachDatabase('OpenRosa submissions', (kind) => {
     expect(collectVerdict(again)).toEqual({ success: true, message: expect.stringMatching(/^Duplicate submission/) });
     expect(await db().selectFrom('submission_versions').select('id').where('instance_id', '=', instanceId).execute()).toHaveLength(1);
     expect(await audits()).toHaveLength(1);
+  });
+
+  it('stores small attachments held until the body is read and larger ones streamed, each byte for byte', async () => {
+    const instanceId = newInstanceId();
+    // 100 + 150 kB fill most of the 256 kB held per request, 300 kB streams, the last 2 kB is held again.
+    const files = { 'a.jpg': randomBytes(100_000), 'b.jpg': randomBytes(150_000), 'c.jpg': randomBytes(300_000), 'd.jpg': randomBytes(2_000) };
+    const response = await post(collectParts(instanceXml({ instanceId, pics: Object.keys(files) }), files));
+    expect(response.status, response.body).toBe(201);
+    const stored = await attachmentsOf(instanceId);
+    expect(stored.map((a) => [a.name, a.size])).toEqual(Object.entries(files).map(([name, body]) => [name, body.length]));
+    for (const attachment of stored) expect((await blobText(attachment.blob_id!)).equals(files[attachment.name as keyof typeof files])).toBe(true);
+  });
+
+  it('writes no blob for a refused request whose attachments were all small, not even its XML', async () => {
+    const before = await blobFiles();
+    const parts: Part[] = [...collectParts(instanceXml({ instanceId: newInstanceId() }), { 'kept.jpg': randomBytes(5_000) }), { name: 'f', filename: '../bad.jpg', body: 'x' }];
+    expectRefusal(await post(parts), 400, 'submission.bad_attachment_name');
+    expect(await blobFiles()).toEqual(before);
   });
 
   it("accumulates a split submission's files over several POSTs (*isIncomplete*) and records expected vs received", async () => {

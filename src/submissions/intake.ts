@@ -1,10 +1,12 @@
 /*
  * Reads an OpenRosa submission's multipart body part by part, in whatever order the parts come.
  * The XML part (`xml_submission_file`, as a file or, from hand-made clients, a plain field) is the
- * one part held in memory, within the XML cap; every other file part is streamed straight into the
- * blob store, so memory stays flat whatever the attachments weigh. A part's blob write is started
- * as soon as the part begins and the next part is read while it finishes (its fsync), so a
- * request's files become durable together; the caller awaits them all before it commits.
+ * one large part held in memory, within the XML cap. Small attachments are held too, up to
+ * `BUFFERED_FILE_BYTES` for the whole request; these and the XML are stored only once the body has
+ * been read and found acceptable, so a refused request writes nothing of them, and a hostile body
+ * of a thousand tiny parts costs parsing, not a thousand synced files. Every other file part is streamed straight into the blob store, so memory stays
+ * flat whatever the attachments weigh; its blob write starts as soon as the part begins and the
+ * next part is read while it finishes (its fsync). The caller awaits every write before it commits.
  *
  * Limits: the whole body (XML, files and fields) may carry at most `maxBytes`; busboy caps the part
  * count, the field count and size, and the header count. Exceeding any of them is a 413. A refusal
@@ -33,6 +35,12 @@ export const PART_LIMITS = {
   headerPairs: 64,
 } as const;
 
+/**
+ * Attachments held in memory per request until the body is accepted (a phone's signature or a
+ * small photo); beyond this a part streams to the store as it arrives.
+ */
+export const BUFFERED_FILE_BYTES = 256 * 1024;
+
 export interface IntakeLimits {
   /** The whole body: XML, files and fields together. */
   maxBytes: number;
@@ -59,7 +67,8 @@ export interface ReceivedRequest {
 interface PendingFile {
   name: string;
   contentType: string;
-  blob: Promise<StoredBlob>;
+  /** A streamed part's write, under way; or a small part's content, stored once the body is accepted. */
+  content: Promise<StoredBlob> | Buffer;
 }
 
 export async function receiveParts(parts: AsyncIterable<Multipart>, blobs: BlobStore, limits: IntakeLimits): Promise<ReceivedRequest> {
@@ -74,9 +83,11 @@ export async function receiveParts(parts: AsyncIterable<Multipart>, blobs: BlobS
 
 class Intake {
   private total = 0;
-  private xml: { bytes: Buffer; identity: SubmissionIdentity; blob: Promise<StoredBlob> } | undefined;
+  private xml: { bytes: Buffer; identity: SubmissionIdentity } | undefined;
   private readonly files: PendingFile[] = [];
   private incomplete = false;
+  /** Bytes of small attachments held in memory (BUFFERED_FILE_BYTES). */
+  private buffered = 0;
   /** The first reason to refuse found so far; the body is still read to its end. */
   private refusal: unknown;
 
@@ -87,18 +98,28 @@ class Intake {
 
   async take(part: Multipart): Promise<void> {
     if (!part.fieldname && !(part.type === 'file' && part.filename)) {
-      this.refuse(new AppError('submission.malformed_multipart', 'A part has no name: every part needs Content-Disposition: form-data; name="…".'));
-      return part.type === 'file' ? drain(part.file) : undefined;
+      return this.refusePart(part, new AppError('submission.malformed_multipart', 'A part has no name: every part needs Content-Disposition: form-data; name="…".'));
     }
     if (part.fieldname === XML_PART) return this.takeXml(part);
+    // busboy does not apply fieldNameSize to multipart, and cuts a part's header off at 80 kB: a
+    // text part named that long is a file part whose filename and type were cut off, or abuse.
+    if (part.type === 'field' && part.fieldname.length > PART_LIMITS.fieldNameSize) {
+      return this.refusePart(part, new AppError('submission.malformed_multipart', `A part's header is too long, or its name is longer than ${PART_LIMITS.fieldNameSize} characters.`));
+    }
     if (part.type === 'field') return this.takeField(part.fieldname, String(part.value), part.valueTruncated);
     const name = part.filename || part.fieldname;
     if (this.refusal !== undefined) return drain(part.file);
     if (!isPlainFileName(name)) {
-      this.refuse(new AppError('submission.bad_attachment_name', `The attachment name ${JSON.stringify(name.slice(0, 80))} is not a plain file name: no folders, NUL or control characters, at most 255 characters.`));
-      return drain(part.file);
+      return this.refusePart(part, new AppError('submission.bad_attachment_name', `The attachment name ${JSON.stringify(name.slice(0, 80))} is not a plain file name: no folders, NUL or control characters, at most 255 characters.`));
     }
-    const blob = this.blobs.put(part.file, { maxBytes: this.remaining() });
+    const contentType = part.mimetype || 'application/octet-stream';
+    const chunks = part.file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const head = await this.readSmall(chunks);
+    if (head.whole) {
+      this.files.push({ name, contentType, content: Buffer.concat(head.chunks) });
+      return;
+    }
+    const blob = this.blobs.put(resume(head.chunks, chunks), { maxBytes: this.remaining() });
     blob.catch(() => {});
     const ended = await finished(part.file).then(
       () => true,
@@ -107,14 +128,34 @@ class Intake {
     // A stream that failed failed because the store stopped reading it: the store's error says why.
     if (!ended) await blob;
     this.count(part.file.bytesRead as number);
-    this.files.push({ name, contentType: part.mimetype || 'application/octet-stream', blob });
+    this.files.push({ name, contentType, content: blob });
+  }
+
+  /**
+   * Reads the part while it fits in what is left of the request's buffer. `whole`: it ended within
+   * it (and is counted); otherwise the chunks read so far lead the rest, which is still to come.
+   */
+  private async readSmall(chunks: AsyncIterator<Buffer>): Promise<{ whole: boolean; chunks: Buffer[] }> {
+    const read: Buffer[] = [];
+    let size = 0;
+    while (this.buffered + size <= BUFFERED_FILE_BYTES) {
+      const next = await chunks.next();
+      if (next.done) {
+        this.buffered += size;
+        this.count(size);
+        return { whole: true, chunks: read };
+      }
+      read.push(next.value);
+      size += next.value.length;
+    }
+    return { whole: false, chunks: read };
   }
 
   async finish(): Promise<ReceivedRequest> {
     if (this.refusal !== undefined) throw this.refusal;
     if (this.xml === undefined) throw new AppError('submission.xml_missing', `The request has no ${XML_PART} part: send the submission XML in a part named ${XML_PART}.`);
     try {
-      const [xmlBlob, ...stored] = await Promise.all([this.xml.blob, ...this.files.map((file) => file.blob)]);
+      const [xmlBlob, ...stored] = await Promise.all([this.blobs.put(this.xml.bytes), ...this.files.map((file) => (Buffer.isBuffer(file.content) ? this.blobs.put(file.content) : file.content))]);
       return {
         xml: this.xml.bytes,
         xmlBlob: xmlBlob as StoredBlob,
@@ -134,10 +175,7 @@ class Intake {
     if (this.xml !== undefined) return this.refuse(new AppError('submission.xml_repeated'));
     if (this.refusal !== undefined) return;
     try {
-      const identity = identifySubmission(bytes, this.limits.maxXmlBytes);
-      const blob = this.blobs.put(bytes);
-      blob.catch(() => {});
-      this.xml = { bytes, identity, blob };
+      this.xml = { bytes, identity: identifySubmission(bytes, this.limits.maxXmlBytes) };
     } catch (err) {
       this.refuse(err);
     }
@@ -164,6 +202,12 @@ class Intake {
     if (this.total > this.limits.maxBytes) throw tooLarge();
   }
 
+  /** Refuses the request for this part, reading past the part's content. */
+  private refusePart(part: Multipart, err: AppError): Promise<void> | undefined {
+    this.refuse(err);
+    return part.type === 'file' ? drain(part.file) : undefined;
+  }
+
   private refuse(err: unknown): void {
     this.refusal ??= err;
   }
@@ -178,6 +222,19 @@ async function readCapped(stream: Readable, maxBytes: number): Promise<Buffer> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);
+}
+
+/**
+ * The chunks already read, then the rest of the part. A store that stops reading early ends this
+ * generator, which then destroys the part's stream so the body moves on.
+ */
+async function* resume(read: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* read;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    await rest.return?.();
+  }
 }
 
 async function drain(stream: Readable): Promise<void> {
