@@ -1,14 +1,13 @@
 /**
  * Sign-in benchmark (not a test): browser sign-ins per second with the default 1,000,000-iteration
  * PBKDF2 hash, and HTTP Basic requests per second with the verification cache and without it,
- * against the real server over loopback (SQLite in a scratch directory), each next to its ceiling.
+ * against the real server over loopback, on SQLite and on PostgreSQL (scratch storage each), each
+ * next to its ceiling, measured in the same run.
  *
  *   npx tsx bench/accounts.ts            (writes its section of BENCHMARKS.md)
  */
 import { pbkdf2 } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import Fastify from 'fastify';
 import { createAccountsContext } from '../src/accounts/context.js';
@@ -17,13 +16,16 @@ import { loadConfig } from '../src/config/config.js';
 import { ensureSecretKey } from '../src/config/secret-key.js';
 import { startServer, type RunningServer } from '../src/server/start.js';
 import { loadNow, machineLine, percentOf, printFigure, writeSection } from './support/report.js';
+import { benchStorage } from './support/scratch.js';
+
+type DatabaseKind = 'sqlite' | 'postgres';
 
 const PASSWORD = 'quiet lantern orbit 7 meadow';
 const USERS = 4;
 
-async function withServer<T>(env: Record<string, string>, work: (server: RunningServer) => Promise<T>): Promise<T> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'fieldkeep-bench-'));
-  const config = ensureSecretKey(loadConfig({ cwd: dataDir, env: { FIELDKEEP_DATA_DIR: dataDir, FIELDKEEP_PORT: '0', FIELDKEEP_LOG_LEVEL: 'warn', ...env } }));
+async function withServer<T>(kind: DatabaseKind, env: Record<string, string>, work: (server: RunningServer) => Promise<T>): Promise<T> {
+  const storage = await benchStorage(kind, 'accounts');
+  const config = ensureSecretKey(loadConfig({ cwd: storage.dataDir, env: { ...storage.env, FIELDKEEP_PORT: '0', FIELDKEEP_LOG_LEVEL: 'warn', ...env } }));
   const server = await startServer(config);
   try {
     const accounts = createAccountsContext(server.database, config, { info: () => {} });
@@ -33,7 +35,7 @@ async function withServer<T>(env: Record<string, string>, work: (server: Running
     return await work(server);
   } finally {
     await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await storage.drop();
   }
 }
 
@@ -95,36 +97,53 @@ async function bareHandlerRate(concurrency: number, seconds: number): Promise<nu
   }
 }
 
-const loadBefore = loadNow();
-const logins = await withServer({}, (server) => rate(USERS, 10, signIn(server)));
-const hashes = await hashCeiling(USERS, 10);
-const cached = await withServer({}, async (server) => {
-  // One request per account first, so the timed window measures the cache and not its first fill.
-  await Promise.all(Array.from({ length: USERS }, (_, worker) => basic(server)(worker).then((response) => response.arrayBuffer())));
-  return rate(8, 5, basic(server));
-});
-const bare = await bareHandlerRate(8, 5);
-const uncached = await withServer({ FIELDKEEP_BASIC_AUTH_CACHE_SECONDS: '0' }, (server) => rate(USERS, 10, basic(server)));
+interface Rates {
+  kind: DatabaseKind;
+  logins: number;
+  cached: number;
+  uncached: number;
+}
 
-const figure = (metric: string, value: number, ceiling: number, concurrency: number) => printFigure({ bench: 'accounts', metric, value, unit: 'requests/s', better: 'higher', ceiling, database: 'sqlite', concurrency });
-figure('browser sign-ins', logins, hashes, USERS);
-figure('HTTP Basic, cached', cached, bare, 8);
-figure('HTTP Basic, uncached', uncached, hashes, USERS);
+async function measure(kind: DatabaseKind): Promise<Rates> {
+  const logins = await withServer(kind, {}, (server) => rate(USERS, 10, signIn(server)));
+  const cached = await withServer(kind, {}, async (server) => {
+    // One request per account first, so the timed window measures the cache and not its first fill.
+    await Promise.all(Array.from({ length: USERS }, (_, worker) => basic(server)(worker).then((response) => response.arrayBuffer())));
+    return rate(8, 5, basic(server));
+  });
+  const uncached = await withServer(kind, { FIELDKEEP_BASIC_AUTH_CACHE_SECONDS: '0' }, (server) => rate(USERS, 10, basic(server)));
+  return { kind, logins, cached, uncached };
+}
+
+const loadBefore = loadNow();
+const hashes = await hashCeiling(USERS, 10);
+const bare = await bareHandlerRate(8, 5);
+const measured = [await measure('sqlite'), await measure('postgres')];
+
+for (const m of measured) {
+  const figure = (metric: string, value: number, ceiling: number, concurrency: number) =>
+    printFigure({ bench: 'accounts', metric, value, unit: 'requests/s', better: 'higher', ceiling, database: m.kind, concurrency });
+  figure('browser sign-ins', m.logins, hashes, USERS);
+  figure('HTTP Basic, cached', m.cached, bare, 8);
+  figure('HTTP Basic, uncached', m.uncached, hashes, USERS);
+}
 
 writeSection('accounts', [
   '## Accounts: sign-in and HTTP Basic',
   '',
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(loadBefore)}; real server over loopback, SQLite, default`,
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(loadBefore)}; real server over loopback, SQLite and PostgreSQL, default`,
   'settings (PBKDF2-SHA256 with 1,000,000 iterations), 4 accounts; every request succeeds. Ceilings, measured in the same run: for',
   'sign-in and uncached Basic, the same PBKDF2 hash from a tight loop on the same thread pool (no HTTP, no database); for cached',
   'Basic, a bare Fastify handler answering the same request with no authentication.',
   '',
-  '| what | rate | ceiling | of the ceiling |',
-  '| --- | --: | --: | --: |',
-  `| browser sign-ins (\`POST /api/v1/sessions\`, ${USERS} concurrent) | ${logins.toFixed(1)}/s | ${hashes.toFixed(1)} hashes/s | ${percentOf(logins, hashes)} |`,
-  `| HTTP Basic requests with the verification cache (8 concurrent) | ${cached.toFixed(0)}/s | ${bare.toFixed(0)}/s | ${percentOf(cached, bare)} |`,
-  `| HTTP Basic requests without the cache (\`FIELDKEEP_BASIC_AUTH_CACHE_SECONDS=0\`, ${USERS} concurrent) | ${uncached.toFixed(1)}/s | ${hashes.toFixed(1)} hashes/s | ${percentOf(uncached, hashes)} |`,
+  '| database | what | rate | ceiling | of the ceiling |',
+  '| --- | --- | --: | --: | --: |',
+  ...measured.flatMap((m) => [
+    `| ${m.kind} | browser sign-ins (\`POST /api/v1/sessions\`, ${USERS} concurrent) | ${m.logins.toFixed(1)}/s | ${hashes.toFixed(1)} hashes/s | ${percentOf(m.logins, hashes)} |`,
+    `| ${m.kind} | HTTP Basic requests with the verification cache (8 concurrent) | ${m.cached.toFixed(0)}/s | ${bare.toFixed(0)}/s | ${percentOf(m.cached, bare)} |`,
+    `| ${m.kind} | HTTP Basic requests without the cache (\`FIELDKEEP_BASIC_AUTH_CACHE_SECONDS=0\`, ${USERS} concurrent) | ${m.uncached.toFixed(1)}/s | ${hashes.toFixed(1)} hashes/s | ${percentOf(m.uncached, hashes)} |`,
+  ]),
   '',
-  `Sign-in is bound by the password hash by design (about ${(availableParallelism() / logins).toFixed(2)} core-seconds per sign-in here, on the`,
+  `Sign-in is bound by the password hash by design (about ${(availableParallelism() / measured[0]!.logins).toFixed(2)} core-seconds per sign-in here, on the`,
   'libuv pool, never the event loop); the cache is what keeps phones that send Basic on every request fast.',
 ]);
