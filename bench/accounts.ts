@@ -146,4 +146,10 @@ writeSection('accounts', [
   '',
   `Sign-in is bound by the password hash by design (about ${(availableParallelism() / measured[0]!.logins).toFixed(2)} core-seconds per sign-in here, on the`,
   'libuv pool, never the event loop); the cache is what keeps phones that send Basic on every request fast.',
+  '',
+  'Where cached Basic\'s time goes (a CPU profile of 5 s of it on SQLite, 2026-11-30, server and load generator in one process,',
+  'shares of its busy time): Node\'s HTTP and sockets, both ends, 21 %; the load generator\'s fetch 20 %; the SQL, through Kysely,',
+  '16 % (the account is read on every request, so a disabled account is refused at once, and /users/me reads it again);',
+  'Fastify 10 %; garbage collection 9 %; checking the credentials against the cache (a keyed hash) 5 %; the security headers',
+  '0.6 % (6 % before they were built once instead of on every request).',
 ]);

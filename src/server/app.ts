@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,6 +9,7 @@ import { AppError, retryAfterSeconds, toProblem } from './errors.js';
 import { classify } from './classify.js';
 import { lazyCompilers } from './lazy-compilers.js';
 import { redactUrl } from './logger.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { RouteRegistry } from './route-registry.js';
 import type { App, AppContext } from './context.js';
 import type { HttpSettings } from '../config/config.js';
@@ -91,27 +91,8 @@ export async function buildServer(ctx: AppContext, logger: Logger, routes: reado
     );
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        baseUri: ["'self'"],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        objectSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-      },
-    },
-    // HSTS only means something over TLS; it is added below when the request arrived over HTTPS.
-    hsts: false,
-    frameguard: { action: 'deny' },
-    crossOriginEmbedderPolicy: false,
-  });
+  registerSecurityHeaders(app);
+  // HSTS only means something over TLS: it is added when the request arrived over HTTPS.
   // Once shutdown starts, answers to in-flight requests close their connection: a keep-alive
   // socket left open would hold the shutdown until the client's idle timeout.
   let closing = false;

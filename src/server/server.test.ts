@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../test/support/databases.js';
 import { useTestServer } from '../../test/support/server.js';
 import { domainRoutes, type RouteModule } from './app.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /** Routes that exist only in these tests, to drive the server's body and error handling. */
 const probeRoutes: RouteModule = (app) => {
@@ -121,8 +122,9 @@ describeEachDatabase('the HTTP server', (kind) => {
   });
 
   it('sends the security headers on every response, errors included', async () => {
-    for (const path of ['/healthz', '/no/such/thing']) {
+    for (const path of ['/healthz', '/no/such/thing', '/api/v1/users/me']) {
       const response = await fetch(`${env().url}${path}`);
+      for (const [name, value] of SECURITY_HEADERS) expect(response.headers.get(name), name).toBe(value);
       const csp = response.headers.get('content-security-policy') ?? '';
       expect(csp).toContain("default-src 'self'");
       expect(csp).toContain("frame-ancestors 'none'");
