@@ -236,6 +236,16 @@ describeEachDatabase('accounts over HTTP', (kind: DatabaseKind) => {
       expect(locked.body.code).toBe('auth.locked');
     });
 
+    it('lets many people behind one address sign in at once with their right passwords', async () => {
+      const address = h.client();
+      const names = Array.from({ length: 8 }, (_, i) => `office-${i}`);
+      for (const name of names) await h.makeUser(name);
+      for (let round = 0; round < 5; round += 1) {
+        const answers = await Promise.all(names.map((name) => signIn(h, name, PASSWORD, address)));
+        expect(answers.map((answer) => answer.response.status)).toEqual(names.map(() => 201));
+      }
+    });
+
     it('throttles a client address that tries many accounts', async () => {
       const address = h.client();
       for (let i = 0; i < 20; i += 1) expect((await signIn(h, `spray-${i}`, 'password1234', address)).response.status).toBe(401);

@@ -39,9 +39,11 @@ export function resetThrottleKeys(accounts: AccountsContext, emailKey: string, a
 }
 
 /** Refuses the attempt if either key must wait; otherwise counts it (as a failure until it succeeds). */
-export async function beginAttempt(accounts: AccountsContext, keys: ThrottleKeys, now = Date.now()): Promise<ThrottleGate> {
+export async function beginAttempt(accounts: AccountsContext, keys: ThrottleKeys): Promise<ThrottleGate> {
   return accounts.db.transaction().execute(async (trx) => {
     const rows = await lockThrottleRows(trx, accounts.dialect, [keys.account, keys.address]);
+    // Read once the rows are ours: an attempt that held them meanwhile may have stamped a later time.
+    const now = Date.now();
     const state = (key: string): ThrottleState | undefined => {
       const row = rows.find((r) => r.key === key);
       return row && row.failures > 0 ? { failures: row.failures, lastFailureAt: Date.parse(row.last_failure_at) } : undefined;

@@ -39,6 +39,11 @@ describe('the sign-in throttle', () => {
     expect(decideAttempt({ failures: 15, lastFailureAt: 0 }, 60_000, account)).toEqual({ allowed: false, retryAfterMs: 1_740_000, locked: true });
   });
 
+  it('allows an attempt within the free failures even when the last one is stamped after now (a concurrent attempt, a clock a little ahead)', () => {
+    expect(decideAttempt({ failures: 4, lastFailureAt: 10_007 }, 10_000, account)).toEqual({ allowed: true });
+    expect(decideAttempt({ failures: 5, lastFailureAt: 10_007 }, 10_000, account)).toEqual({ allowed: false, retryAfterMs: 1007, locked: false });
+  });
+
   it('forgets failures once a lock period has passed since the last one', () => {
     expect(countAttempt({ failures: 15, lastFailureAt: 0 }, account.lockMs, account)).toEqual({ failures: 1, lastFailureAt: account.lockMs });
     expect(countAttempt({ failures: 3, lastFailureAt: 0 }, 1000, account)).toEqual({ failures: 4, lastFailureAt: 1000 });

@@ -46,8 +46,11 @@ export function currentFailures(state: ThrottleState | undefined, now: number, l
 
 export function decideAttempt(state: ThrottleState | undefined, now: number, limits: ThrottleLimits): ThrottleDecision {
   const failures = currentFailures(state, now, limits);
-  if (state === undefined || failures === 0) return { allowed: true };
-  const allowedAt = state.lastFailureAt + delayAfterFailures(limits, failures);
+  const delay = delayAfterFailures(limits, failures);
+  // No wait is owed: allowed even when the last failure is stamped later than `now`, as it is when
+  // a concurrent attempt, or another server process with its clock a little ahead, counted it.
+  if (state === undefined || delay === 0) return { allowed: true };
+  const allowedAt = state.lastFailureAt + delay;
   if (now >= allowedAt) return { allowed: true };
   return { allowed: false, retryAfterMs: allowedAt - now, locked: failures >= limits.lockFailures };
 }
