@@ -116,9 +116,13 @@ async function measure(kind: DatabaseKind): Promise<Rates> {
 }
 
 const loadBefore = loadNow();
-const hashes = await hashCeiling(USERS, 10);
-const bare = await bareHandlerRate(8, 5);
+const hashesBefore = await hashCeiling(USERS, 10);
+const bareBefore = await bareHandlerRate(8, 5);
 const measured = [await measure('sqlite'), await measure('postgres')];
+// Measured again after, and the higher kept: a neighbour's burst on a shared machine during one
+// ceiling run would otherwise put a figure above its own ceiling.
+const hashes = Math.max(hashesBefore, await hashCeiling(USERS, 10));
+const bare = Math.max(bareBefore, await bareHandlerRate(8, 5));
 
 for (const m of measured) {
   const figure = (metric: string, value: number, ceiling: number, concurrency: number) =>
@@ -134,7 +138,8 @@ writeSection('accounts', [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(loadBefore)}; real server over loopback, SQLite and PostgreSQL, default`,
   'settings (PBKDF2-SHA256 with 1,000,000 iterations), 4 accounts; every request succeeds. Ceilings, measured in the same run: for',
   'sign-in and uncached Basic, the same PBKDF2 hash from a tight loop on the same thread pool (no HTTP, no database); for cached',
-  'Basic, a bare Fastify handler answering the same request with no authentication.',
+  'Basic, a bare Fastify handler answering the same request with no authentication; each ceiling is measured before and after',
+  'the rest, and the higher kept.',
   '',
   '| database | what | rate | ceiling | of the ceiling |',
   '| --- | --- | --: | --: | --: |',
