@@ -31,6 +31,7 @@ import { openDatabase } from '../src/db/database.js';
 import { DirectoryLocation } from '../src/backups/directory.js';
 import { decryptStream, encryptStream } from '../src/backups/encryption.js';
 import { createBackupFile, restoreBackupFile } from '../src/backups/service.js';
+import { childEnv } from './support/child-process.js';
 import { loadNow, machineLine, percentOf, printFigure, writeSection } from './support/report.js';
 import { openBenchInstance, seedSubmissions, type BenchInstance } from './support/submission-seed.js';
 
@@ -91,7 +92,7 @@ async function child(mode: string, args: string[]): Promise<void> {
 
 function runChild(args: string[], env: Record<string, string>): Promise<ChildFigures> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(tsx, [import.meta.filename, ...args], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', FIELDKEEP_LOG_LEVEL: 'warn', ...(process.env.BENCH_MEMORY_LOG ? { BENCH_MEMORY_LOG: '1' } : {}), ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(tsx, [import.meta.filename, ...args], { cwd: repoRoot, env: childEnv({ FIELDKEEP_LOG_LEVEL: 'warn', ...(process.env.BENCH_MEMORY_LOG ? { BENCH_MEMORY_LOG: '1' } : {}), ...env }), stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     proc.on('exit', (code) => {

@@ -321,17 +321,19 @@ async function serveCeiling(): Promise<void> {
   console.log(`ceiling listening on ${address}`);
 }
 
-/** Where the time went in CPU profiles of the server (16 clients, SQLite), 2026-11-30, after the work it names. */
+/** Where the time went in CPU profiles of the server (all four runs, SQLite), 2026-11-30, after the work it names. */
 const PROFILE_NOTE = [
-  'Where the time goes (CPU profile of the server at 16 clients on SQLite, about 3.5 ms of CPU per submission, shares of',
-  'the server thread): the blob store about 17 % (two blobs per submission, the XML and the photo: HMAC, MD5 and SHA-256',
-  'about 5 %, AES-GCM 3 %, opening the temporary file 6 %, the directory fsync 3 %, the rename 2 %; a new file also costs',
-  'about 0.4 ms of kernel CPU on this machine\'s ext4, partly off the server thread); SQLite statements 9 % and the commit',
-  '2 %; parsing the XML 5.5 % and the multipart body 3 %; the audit chain 3 %; garbage collection 4 %; security headers',
-  'and request logging 2.5 % (the headers are now built once, not on every request). Done so far: statements on this path prepared once (src/db/prepared.ts; building and',
-  'compiling them with Kysely had cost as much as running them), blob content hashed, sealed and written in one loop',
-  'instead of a pipeline of streams, files and directories opened and closed without the thread pool, submissions',
-  'arriving together sharing one transaction and one WAL fsync run off the event loop.',
+  'Where the time goes (CPU profile of the SQLite server over all four runs, taken with BENCH_CPU_PROFILE_DIR, about',
+  '2.2–2.7 ms of CPU per submission at 16 clients, shares of the server thread): the blob store 29 % (two blobs per',
+  'submission, the XML and the photo: sealing and writing 8 %, HMAC, MD5 and SHA-256 3 %, the per-blob data key 2 %,',
+  'opening directories to fsync them 4 %, creating the id-prefix directories on their first use 3 %; a new file also',
+  'costs kernel CPU on this machine\'s file system, partly off the server thread); SQL statements and the group commit',
+  '21 %; parsing the XML and its answers 8.5 %; the multipart body 6.5 %; Fastify 7.5 %; the audit chain 6 %; garbage',
+  'collection 4 %; request logging 2 %; the security headers 0.3 % (built once; they had been rebuilt on every request).',
+  'Done so far: statements on this path prepared once (src/db/prepared.ts; building and compiling them with Kysely had',
+  'cost as much as running them), blob content hashed, sealed and written in one loop instead of a pipeline of streams,',
+  'files and directories opened and closed without the thread pool, submissions arriving together sharing one',
+  'transaction and one WAL fsync run off the event loop, the XML and small attachments held until the body is accepted.',
   'Why 75 % of the bare ceiling is out of reach here: digesting and sealing a 50 KB photo, which encryption at rest and',
   'the attachment digests require, costs about 0.26 ms of CPU on this machine (HMAC-SHA256 54 µs, SHA-256 53 µs, MD5',
   '105 µs, AES-256-GCM 92 µs, measured in a tight loop), more than half of what the whole bare handler costs. At 75 % of',

@@ -33,9 +33,20 @@ export function cpuOf(launcher: number): number {
 /** Linux's USER_HZ, the unit of /proc times, is 100 on every architecture Node.js runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * A child's environment: only what the benchmark sets, plus PATH; with BENCH_CPU_PROFILE_DIR set,
+ * each child writes a CPU profile there as it exits (cpu-profile.mjs), which is how the profiles
+ * BENCHMARKS.md quotes are taken (`BENCH_CPU_PROFILE_DIR=/tmp/prof npx tsx bench/openrosa.ts`).
+ */
+export function childEnv(env: Record<string, string>): Record<string, string> {
+  const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
+  const profiling: Record<string, string> = profileDir ? { BENCH_CPU_PROFILE_DIR: profileDir, NODE_OPTIONS: `--import ${path.join(import.meta.dirname, 'cpu-profile.mjs')}` } : {};
+  return { PATH: process.env.PATH ?? '', ...profiling, ...env };
+}
+
 /** Runs `command args…` (TypeScript through tsx by default) and resolves once its output matches `ready`. */
 export function startChild(args: string[], env: Record<string, string>, ready: RegExp, command: string = tsx): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(command, args, { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: repoRoot, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
