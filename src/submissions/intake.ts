@@ -120,7 +120,8 @@ class Intake {
       return;
     }
     const blob = this.blobs.put(resume(head.chunks, chunks), { maxBytes: this.remaining() });
-    blob.catch(() => {});
+    // A store that failed (a full or failing disk) is not asked to write anything else for this request.
+    blob.catch((err: unknown) => this.refuse(asRefusal(err)));
     const ended = await finished(part.file).then(
       () => true,
       () => false,
