@@ -6,21 +6,29 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "base-uri 'self'",
-  "connect-src 'self'",
-  "font-src 'self' data:",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "img-src 'self' data: blob:",
-  "object-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-].join(';');
+/** The API's policy, directive by directive; the pages' policies are it with some directives changed. */
+const DEFAULT_DIRECTIVES: Readonly<Record<string, string>> = {
+  'default-src': "'self'",
+  'base-uri': "'self'",
+  'connect-src': "'self'",
+  'font-src': "'self' data:",
+  'form-action': "'self'",
+  'frame-ancestors': "'none'",
+  'img-src': "'self' data: blob:",
+  'object-src': "'none'",
+  'script-src': "'self'",
+  'style-src': "'self' 'unsafe-inline'",
+};
+
+/** The default policy with `changes` (a directive replaced, or added at the end) applied. */
+export function contentSecurityPolicy(changes: Readonly<Record<string, string>> = {}): string {
+  return Object.entries({ ...DEFAULT_DIRECTIVES, ...changes })
+    .map(([directive, sources]) => `${directive} ${sources}`)
+    .join('; ');
+}
 
 export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
-  ['content-security-policy', CONTENT_SECURITY_POLICY],
+  ['content-security-policy', contentSecurityPolicy()],
   // Another site's window cannot script ours, and no other origin may embed our responses.
   ['cross-origin-opener-policy', 'same-origin'],
   ['cross-origin-resource-policy', 'same-origin'],

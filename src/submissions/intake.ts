@@ -101,11 +101,6 @@ class Intake {
       return this.refusePart(part, new AppError('submission.malformed_multipart', 'A part has no name: every part needs Content-Disposition: form-data; name="…".'));
     }
     if (part.fieldname === XML_PART) return this.takeXml(part);
-    // busboy does not apply fieldNameSize to multipart, and cuts a part's header off at 80 kB: a
-    // text part named that long is a file part whose filename and type were cut off, or abuse.
-    if (part.type === 'field' && part.fieldname.length > PART_LIMITS.fieldNameSize) {
-      return this.refusePart(part, new AppError('submission.malformed_multipart', `A part's header is too long, or its name is longer than ${PART_LIMITS.fieldNameSize} characters.`));
-    }
     if (part.type === 'field') return this.takeField(part.fieldname, String(part.value), part.valueTruncated);
     const name = part.filename || part.fieldname;
     if (this.refusal !== undefined) return drain(part.file);
@@ -183,6 +178,11 @@ class Intake {
   }
 
   private takeField(name: string, value: string, truncated: boolean): void {
+    // busboy does not apply fieldNameSize to multipart, and cuts a part's header off at 80 kB: a
+    // text part named that long is a file part whose filename and type were cut off, or abuse.
+    if (name.length > PART_LIMITS.fieldNameSize) {
+      return this.refuse(new AppError('submission.malformed_multipart', `A part's header is too long, or its name is longer than ${PART_LIMITS.fieldNameSize} characters.`));
+    }
     this.fieldBytes(value, truncated);
     if (name === INCOMPLETE_PART) this.incomplete = true;
   }

@@ -8,25 +8,17 @@ import { Type } from 'typebox';
 import type { App, AppContext } from '../server/context.js';
 import { tileOrigin } from '../config/config.js';
 import { AppError } from '../server/errors.js';
+import { contentSecurityPolicy } from '../server/security-headers.js';
 import { loadSpa, type SpaFile } from './spa.js';
 import { storageOf } from './storage.js';
 
 /** The application's own addresses; /p/… and /admin/… hold the project and administration screens. */
 export const SPA_PAGES = ['/', '/sign-in', '/reset-password', '/account', '/where-is-my-data', '/p/*', '/admin', '/admin/*'] as const;
 
-export const SPA_CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "base-uri 'self'",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
-  "object-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-].join('; ');
+/** No inline styles and no `data:` fonts (the build emits every style and font as a file); media from `blob:` URLs. */
+const SPA_DIRECTIVES = { 'font-src': "'self'", 'style-src': "'self'", 'media-src': "'self' blob:" };
+
+export const SPA_CONTENT_SECURITY_POLICY = contentSecurityPolicy(SPA_DIRECTIVES);
 
 /**
  * The application's policy for this instance: the map's tiles are images from the origin the
@@ -36,29 +28,22 @@ export const SPA_CONTENT_SECURITY_POLICY = [
 export function spaContentSecurityPolicy(tileUrl: string | null): string {
   const origin = tileUrl === null ? null : tileOrigin(tileUrl);
   if (origin === null || origin === undefined) return SPA_CONTENT_SECURITY_POLICY;
-  return SPA_CONTENT_SECURITY_POLICY.replace("img-src 'self' data: blob:", `img-src 'self' data: blob: ${origin}`);
+  return contentSecurityPolicy({ ...SPA_DIRECTIVES, 'img-src': `'self' data: blob: ${origin}` });
 }
 
 /**
  * The form-filling page (/fill/…) only: ODK Web Forms compiles its XPath parser from WebAssembly
  * (`'wasm-unsafe-eval'`, which allows compiling WebAssembly and nothing else; it is loaded from a
  * `data:` URL), injects its styles and fonts from script (`'unsafe-inline'` styles, `data:`
- * fonts), and shows chosen photos as `blob:` URLs. Scripts stay same-origin, with no eval.
+ * fonts, as the default policy has them), and shows chosen photos as `blob:` URLs. Scripts stay
+ * same-origin, with no eval.
  */
-export const FILL_CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "base-uri 'self'",
-  "connect-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
-  "object-src 'none'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "style-src 'self' 'unsafe-inline'",
-  "worker-src 'self'",
-].join('; ');
+export const FILL_CONTENT_SECURITY_POLICY = contentSecurityPolicy({
+  'connect-src': "'self' data: blob:",
+  'media-src': "'self' blob:",
+  'script-src': "'self' 'wasm-unsafe-eval'",
+  'worker-src': "'self'",
+});
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
